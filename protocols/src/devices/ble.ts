@@ -51,3 +51,12 @@ export type BleResult = Static<typeof BleResult>;
 
 export const ReaderEvent = Obj({ seq: Seq, ts: Ts, type: Enum(['tamper', 'tamper_cleared']) }, 'reader event');
 export type ReaderEvent = Static<typeof ReaderEvent>;
+
+/**
+ * The exact bytes a phone signs to answer a challenge. Binding the session,
+ * reader-visible nonce and expiry stops a signature being reused for another
+ * session or after expiry.
+ */
+export function bleChallengeSigningInput(c: Pick<BleChallenge, 'session' | 'nonce' | 'expiresAt'>): Buffer {
+  return Buffer.from(`estate-ble-v1\n${c.session}\n${c.nonce}\n${c.expiresAt}`, 'utf8');
+}
