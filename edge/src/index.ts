@@ -1,1 +1,3 @@
-export {};
+export { type LocalBroker, type LocalBrokerOptions, startLocalBroker } from './broker/local-broker.js';
+export { formatMessage, formatRejection, summarise, type Tone } from './monitor/format.js';
+export { type Rejection, WireMonitor } from './monitor/wire-monitor.js';

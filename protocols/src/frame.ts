@@ -77,6 +77,7 @@ export function decodeFrame(payload: Uint8Array): Result<CameraFrame> {
     format: 'jpeg' as const,
     width,
     height,
-    data: payload.subarray(FRAME_HEADER_BYTES),
+    // a plain view whatever the input type (Buffer or Uint8Array), no copy
+    data: new Uint8Array(payload.buffer, payload.byteOffset + FRAME_HEADER_BYTES, length),
   });
 }

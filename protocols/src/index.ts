@@ -24,3 +24,4 @@ export { validate } from './validate.js';
 
 /** Bumped only with an incompatible message change, together with TOPIC_ROOT. */
 export const PROTOCOL_VERSION = 1;
+export { exampleParams, examples } from './examples.js';

@@ -24,7 +24,9 @@ export const TOPIC_ROOT = 'estate/v1';
 
 export type Direction = 'device→gateway' | 'gateway→device' | 'gateway→cloud' | 'cloud→gateway';
 
-export interface Route<P extends string = string, S extends TSchema = TSchema> {
+export type Encoding = 'json' | 'binary';
+
+export interface Route<P extends string = string, S extends TSchema = TSchema, E extends Encoding = Encoding> {
   /** Topic with `{param}` segments, always under estate/v1/. */
   readonly pattern: P;
   readonly schema: S;
@@ -34,23 +36,27 @@ export interface Route<P extends string = string, S extends TSchema = TSchema> {
   /** Payloads above this are refused before parsing. */
   readonly maxBytes: number;
   /** json: UTF-8 JSON validated by the schema; binary: frame.ts layout, schema = header. */
-  readonly encoding: 'json' | 'binary';
+  readonly encoding: E;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-type Opts = { qos?: 0 | 1; retain?: boolean; maxBytes?: number; encoding?: 'json' | 'binary' };
+type Opts<E extends Encoding> = { qos?: 0 | 1; retain?: boolean; maxBytes?: number; encoding?: E };
 const route =
   (direction: Direction) =>
-  <P extends string, S extends TSchema>(pattern: P, schema: S, opts: Opts = {}): Route<P, S> => ({
+  <P extends string, S extends TSchema, E extends Encoding = 'json'>(
+    pattern: P,
+    schema: S,
+    opts: Opts<E> = {},
+  ): Route<P, S, E> => ({
     pattern,
     schema,
     direction,
     qos: opts.qos ?? 1,
     retain: opts.retain ?? false,
     maxBytes: opts.maxBytes ?? 4 * KiB,
-    encoding: opts.encoding ?? 'json',
+    encoding: opts.encoding ?? ('json' as E),
   });
 const up = route('device→gateway');
 const down = route('gateway→device');
