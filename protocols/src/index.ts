@@ -24,4 +24,5 @@ export { validate } from './validate.js';
 
 /** Bumped only with an incompatible message change, together with TOPIC_ROOT. */
 export const PROTOCOL_VERSION = 1;
+export * from './credentials/index.js';
 export { exampleParams, examples } from './examples.js';

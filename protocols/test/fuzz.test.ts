@@ -11,7 +11,7 @@ import {
   validate,
 } from '@estate/protocols';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 
 /** The only acceptable outcomes: a valid message, or a ProtocolError. Anything thrown fails the property. */
 function wellBehaved(r: { ok: boolean; error?: unknown }): boolean {
