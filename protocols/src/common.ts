@@ -70,6 +70,9 @@ export const CommandAck = Obj(
     ts: Ts,
     result: Enum(['done', 'refused', 'failed']),
     reason: Type.Optional(Reason),
+    detail: Type.Optional(
+      Type.String({ maxLength: 200, description: 'for people: e.g. the field a refused command got wrong' }),
+    ),
   },
   'outcome of one command; `reason` says why it was refused or failed',
 );

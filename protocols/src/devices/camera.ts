@@ -19,7 +19,7 @@ export type CameraState = Static<typeof CameraState>;
  */
 export const CameraFrameHeader = Obj(
   {
-    seq: Seq,
+    seq: Type.Integer({ minimum: 0, maximum: 0xffff_ffff, description: 'u32 in the binary layout; wraps' }),
     ts: Ts,
     kind: Enum(['frame', 'face_crop']),
     format: Type.Literal('jpeg'),

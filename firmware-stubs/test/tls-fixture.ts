@@ -1,0 +1,24 @@
+/**
+ * A self-signed test certificate for 127.0.0.1 (P-256, valid until 2126), so the
+ * TLS test needs no openssl on the machine. Test use only: the key is public.
+ */
+export const TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBrTCCAVOgAwIBAgIUUtaICScblitr6eeeotnv1t3JLvwwCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSZXN0YXRlLXRlc3QtYnJva2VyMCAXDTI2MTEyNTE3MzA1M1oY
+DzIxMjYxMTAxMTczMDUzWjAdMRswGQYDVQQDDBJlc3RhdGUtdGVzdC1icm9rZXIw
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAR2OK61DMC4vAZyCpGaQnYpRgnakrfY
+/9BOHeZm1fonLfrDZgLL/kAu1kUh1oEfrGg7HyUKKMGWf/OjGrg0WJvFo28wbTAd
+BgNVHQ4EFgQUdPdr+h+fpi5yTHWEVeP5llpsuGIwHwYDVR0jBBgwFoAUdPdr+h+f
+pi5yTHWEVeP5llpsuGIwDwYDVR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAAB
+gglsb2NhbGhvc3QwCgYIKoZIzj0EAwIDSAAwRQIgRQ/Td6Mv7nVg/otYYci8JmWv
+u7ZvbdZq5l4S2uxJER4CIQDNXKnQ71NOCz+qJ6J3bTNxXREjxboLS+VBjrLGGKBG
+HQ==
+-----END CERTIFICATE-----
+`;
+
+export const TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg6aeG6wg5je0pzLLf
+IkzyvlUnis6EkUxBi13EYD4SWCOhRANCAAR2OK61DMC4vAZyCpGaQnYpRgnakrfY
+/9BOHeZm1fonLfrDZgLL/kAu1kUh1oEfrGg7HyUKKMGWf/OjGrg0WJvF
+-----END PRIVATE KEY-----
+`;
