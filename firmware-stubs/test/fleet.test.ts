@@ -44,7 +44,7 @@ describe('fleet', () => {
   it('loads the example estate: every kind, paths resolved against the file', async () => {
     const spec = await loadFleet(DEMO);
     expect(spec.estate).toBe('demo');
-    expect(spec.scenario).toEqual({ everyMs: 15_000 });
+    expect(spec.scenario).toEqual({ everyMs: 4_000 });
     expect(new Set(spec.devices.map((d) => d.kind))).toEqual(new Set(DEVICE_KINDS));
     const camera = spec.devices.find((d) => d.kind === 'camera');
     expect(camera).toMatchObject({ photos: resolve(import.meta.dirname, '../../models/photos'), fps: 2 });

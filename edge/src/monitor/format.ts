@@ -138,7 +138,7 @@ const paint: Record<Tone, (s: string) => string> = {
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 const who = (d: Decoded) => {
   const p = d.params as Record<string, string>;
-  return (p.deviceId ?? p.gatewayId ?? '').padEnd(16);
+  return (p.deviceId ?? p.gatewayId ?? '').padEnd(18);
 };
 
 /** `12:00:03.120  door-b1-main      doorEvent       event forced` */

@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { GatewayEvent, Priority } from '@estate/protocols';
+import Database from 'better-sqlite3';
+
+/** An event before the log gives it its sequence number. */
+export type NewEvent = GatewayEvent extends infer E ? (E extends GatewayEvent ? Omit<E, 'seq'> : never) : never;
+
+export interface Backlog {
+  events: number;
+  bytes: number;
+  oldestTs: number | undefined;
+}
+
+const PRIORITY: Record<Priority, number> = { critical: 0, high: 1, normal: 2, low: 3 };
+
+/**
+ * The gateway's durable event log: every access decision, alarm and device
+ * event is committed here, with the next sequence number, *before* anything
+ * acts on it (a relay command, an uplink). SQLite in WAL mode with
+ * synchronous=FULL: a commit that returned survives kill -9 and power loss.
+ * Events stay until the cloud acknowledges them (store-and-forward).
+ */
+export class EventLog {
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement<[number, number, number, string, string, number]>;
+  readonly #lastSeq: Database.Statement<[], { seq: number | null }>;
+  readonly #after: Database.Statement<[number, number], { body: string }>;
+  readonly #ack: Database.Statement<[number]>;
+  readonly #backlog: Database.Statement<[], { events: number; bytes: number | null; oldest: number | null }>;
+  #seq: number;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        seq      INTEGER PRIMARY KEY,
+        ts       INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        type     TEXT    NOT NULL,
+        body     TEXT    NOT NULL,
+        bytes    INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', 0), ('acked_seq', 0);
+    `);
+    this.#insert = this.#db.prepare(
+      'INSERT INTO events (seq, ts, priority, type, body, bytes) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#lastSeq = this.#db.prepare("SELECT MAX(value) AS seq FROM meta WHERE key = 'last_seq'");
+    this.#after = this.#db.prepare('SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.#ack = this.#db.prepare('DELETE FROM events WHERE seq <= ?');
+    this.#backlog = this.#db.prepare('SELECT COUNT(*) AS events, SUM(bytes) AS bytes, MIN(ts) AS oldest FROM events');
+    // The counter lives in meta, not MAX(seq): acked rows are deleted, and a seq must never be reused.
+    this.#seq = this.#lastSeq.get()?.seq ?? 0;
+  }
+
+  /**
+   * Commits the event and returns it with its sequence number. Throws if the
+   * write fails (e.g. disk full): the caller must then not act on the event —
+   * for an access decision that means the door stays shut.
+   */
+  append<E extends NewEvent>(event: E): E & { seq: number } {
+    const seq = this.#seq + 1;
+    const full = { ...event, seq } as E & { seq: number };
+    const body = JSON.stringify(full);
+    this.#db.transaction(() => {
+      this.#insert.run(seq, event.ts, PRIORITY[event.priority], event.type, body, Buffer.byteLength(body));
+      this.#db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'").run(seq);
+    })();
+    this.#seq = seq;
+    return full;
+  }
+
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** Unacknowledged events after `seq`, oldest first. */
+  read(afterSeq: number, limit = 500): GatewayEvent[] {
+    return this.#after.all(afterSeq, limit).map((r) => JSON.parse(r.body) as GatewayEvent);
+  }
+
+  /** The cloud stored everything up to `seq`: forget it. */
+  ack(seq: number): void {
+    this.#db.transaction(() => {
+      this.#ack.run(seq);
+      this.#db.prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'acked_seq'").run(seq);
+    })();
+  }
+
+  get ackedSeq(): number {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'acked_seq'").get() as { value: number };
+    return row.value;
+  }
+
+  backlog(): Backlog {
+    const r = this.#backlog.get();
+    return { events: r?.events ?? 0, bytes: r?.bytes ?? 0, oldestTs: r?.oldest ?? undefined };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
