@@ -145,6 +145,7 @@ export const examples: { [N in MessageName]: Message<N> } = {
       estateId: 'sunrise',
       timezone: 'Asia/Shanghai',
       faceMatchThreshold: 0.5,
+      pinKey: 'k'.repeat(43),
       pinMaxAttempts: 5,
       pinLockoutS: 300,
       telemetryIntervalS: 60,
@@ -207,7 +208,7 @@ export const examples: { [N in MessageName]: Message<N> } = {
     chunk: { index: 0, count: 1 },
     upserts: [
       { kind: 'ble_key', id: 'k-77', personId: 'p-1024', status: 'active', notAfter: T0 + 86_400_000 },
-      { kind: 'pin', id: 'p-2048', hash: '$scrypt$ln=15,r=8,p=1$c2FsdA$aGFzaA' },
+      { kind: 'pin', id: 'p-2048', hash: 'h'.repeat(43) },
     ],
     deletes: [],
     signature: sig,

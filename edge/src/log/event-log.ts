@@ -3,6 +3,15 @@ import { dirname } from 'node:path';
 import type { GatewayEvent, Priority } from '@estate/protocols';
 import Database from 'better-sqlite3';
 
+/** Opens (creating) the gateway's SQLite file: WAL, and fsync on every commit (synchronous=FULL). */
+export function openGatewayDb(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  return db;
+}
+
 /** An event before the log gives it its sequence number. */
 export type NewEvent = GatewayEvent extends infer E ? (E extends GatewayEvent ? Omit<E, 'seq'> : never) : never;
 
@@ -30,11 +39,9 @@ export class EventLog {
   readonly #backlog: Database.Statement<[], { events: number; bytes: number | null; oldest: number | null }>;
   #seq: number;
 
-  constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
+  /** A file path (opened in WAL mode) or a database the gateway already opened with openGatewayDb. */
+  constructor(target: string | Database.Database) {
+    this.#db = typeof target === 'string' ? openGatewayDb(target) : target;
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         seq      INTEGER PRIMARY KEY,

@@ -1,4 +1,4 @@
-import { type Static, type TObject, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Base64Url, DeviceId, Enum, GatewayId, Id, Millis, Obj, Reason, Signature, Tagged, Ts } from '../common.js';
 import { DoorMode } from '../devices/door.js';
 
@@ -48,6 +48,7 @@ export const GatewayConfig = Obj({
   estateId: Id('estate id'),
   timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone for schedules, e.g. Asia/Shanghai' }),
   faceMatchThreshold: Type.Number({ minimum: 0, maximum: 1 }),
+  pinKey: Base64Url(64, 'secret for keyed PIN hashes (HMAC-SHA256), 32 random bytes', 43),
   pinMaxAttempts: Type.Integer({ minimum: 1, maximum: 20 }),
   pinLockoutS: Type.Integer({ minimum: 1, maximum: 86_400 }),
   telemetryIntervalS: Type.Integer({ minimum: 1, maximum: 3_600 }),
@@ -120,7 +121,11 @@ const CredentialItem = Tagged('kind', [
   Obj({
     kind: Type.Literal('pin'),
     id: PersonId,
-    hash: Type.String({ minLength: 16, maxLength: 256, description: 'PHC string (scrypt or argon2id)' }),
+    hash: Type.String({
+      pattern: '^[A-Za-z0-9_-]{43}$',
+      description:
+        'base64url HMAC-SHA256(pinKey, PIN): keyed so a PIN alone finds its person; PINs are unique per estate',
+    }),
   }),
 ]);
 
@@ -151,7 +156,7 @@ const ReservationItem = Obj({
 
 const Delete = Obj({ kind: Type.String({ pattern: '^[a-z_]{1,32}$' }), id: Id('id') });
 
-function delta<S extends Section>(section: S, item: ReturnType<typeof Type.Unsafe> | TObject, maxItems: number) {
+function delta<S extends Section, I extends TSchema>(section: S, item: I, maxItems: number) {
   return Obj(
     {
       gatewayId: GatewayId,

@@ -1,0 +1,125 @@
+import type { DoorEvent, DoorState } from '@estate/protocols';
+import type { AccessModel, DoorConfig } from '../access/access-model.js';
+import type { AccessPolicy } from '../access/policy.js';
+import { type LocalBus, newId } from '../bus.js';
+import type { EventLog } from '../log/event-log.js';
+
+export interface DoorServiceOptions {
+  bus: LocalBus;
+  model: AccessModel;
+  policy: AccessPolicy;
+  log: EventLog;
+  now?: () => number;
+  /** How long a relay command stays valid; a late command is refused by the controller. Default 2 s. */
+  commandTtlMs?: number;
+}
+
+/**
+ * Door logic on the gateway side. The controller owns the relay and its
+ * safety (pulse, fire release in hardware); this service decides when to ask
+ * for an unlock, turns door events into alarms, and makes egress (exit
+ * button) and fire release work whatever else is going on — lockdown included.
+ * It never sends an unlock on its own initiative: only for a logged grant,
+ * an exit button or a fire alarm. Link loss, restart or a bad message
+ * therefore cannot open a door.
+ */
+export class DoorService {
+  readonly states = new Map<string, DoorState>();
+  #unsubscribe: (() => void)[] = [];
+  readonly #now: () => number;
+  readonly #ttl: number;
+
+  constructor(private readonly o: DoorServiceOptions) {
+    this.#now = o.now ?? Date.now;
+    this.#ttl = o.commandTtlMs ?? 2_000;
+  }
+
+  async start(): Promise<void> {
+    this.#unsubscribe = await Promise.all([
+      this.o.bus.subscribe('doorState', (s, p) => this.states.set(p.deviceId, s)),
+      this.o.bus.subscribe('doorEvent', (e, p) => void this.#onEvent(e, p.deviceId)),
+    ]);
+  }
+
+  stop(): void {
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+  }
+
+  /** Relay pulse for a door whose grant is already in the event log. */
+  unlock(door: DoorConfig): Promise<void> {
+    return this.#command(door, 'unlock');
+  }
+
+  async #command(door: DoorConfig, action: 'unlock' | 'hold_open' | 'release_hold'): Promise<void> {
+    const now = this.#now();
+    await this.o.bus.publish(
+      'doorCommand',
+      { deviceId: door.deviceId },
+      {
+        cmdId: newId('cmd'),
+        issuedAt: now,
+        expiresAt: now + this.#ttl,
+        action,
+        ...(action === 'unlock' ? { pulseMs: door.pulseMs } : {}),
+      },
+    );
+  }
+
+  #doorOf(deviceId: string): DoorConfig | undefined {
+    for (const d of this.o.model.doors.values()) if (d.deviceId === deviceId) return d;
+    return undefined;
+  }
+
+  async #onEvent(e: DoorEvent, deviceId: string): Promise<void> {
+    const door = this.#doorOf(deviceId);
+    const doorId = door?.id ?? deviceId;
+    const now = this.#now();
+    const alarm = (alarm: 'door_forced' | 'door_held_open' | 'tamper' | 'fire', state: 'raised' | 'cleared') =>
+      this.o.log.append({ ts: now, priority: 'critical', type: 'alarm', alarm, state, deviceId, doorId });
+    this.o.log.append({ ts: e.ts, priority: 'normal', type: 'door', doorId, deviceId, event: e.type });
+    switch (e.type) {
+      case 'forced':
+        alarm('door_forced', 'raised');
+        return;
+      case 'held_open':
+        alarm('door_held_open', 'raised');
+        return;
+      case 'tamper':
+        alarm('tamper', 'raised');
+        return;
+      case 'tamper_cleared':
+        alarm('tamper', 'cleared');
+        return;
+      case 'fire_alarm':
+        alarm('fire', 'raised');
+        if (door?.fireRelease) await this.#command(door, 'hold_open');
+        return;
+      case 'fire_cleared':
+        alarm('fire', 'cleared');
+        if (door?.fireRelease) await this.#command(door, 'release_hold');
+        return;
+      case 'exit_button':
+        if (!door) return;
+        // Egress always works, lockdown included (EN 60839-11-1 free exit); logged like any decision.
+        this.o.log.append({
+          ts: now,
+          priority: 'high',
+          type: 'access_decision',
+          doorId,
+          deviceId,
+          method: 'exit_button',
+          granted: true,
+          reason: 'egress',
+          latencyMs: Math.max(0, now - e.ts),
+        });
+        await this.unlock(door);
+        return;
+      case 'opened':
+      case 'closed':
+      case 'relay_locked':
+      case 'relay_unlocked':
+        return;
+    }
+  }
+}

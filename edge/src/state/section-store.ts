@@ -1,0 +1,72 @@
+import type { Section } from '@estate/protocols';
+import type Database from 'better-sqlite3';
+
+export interface StoredItem {
+  kind: string;
+  id: string;
+  [field: string]: unknown;
+}
+
+export interface Delta {
+  section: Section;
+  fromVersion: number;
+  toVersion: number;
+  upserts: readonly StoredItem[];
+  deletes: readonly { kind: string; id: string }[];
+}
+
+export type ApplyResult =
+  | { ok: true; version: number }
+  | { ok: false; reason: 'stale_version' | 'version_gap'; current: number };
+
+/**
+ * The gateway's copy of its desired state, section by section (the sync
+ * sections of the wire contract), in SQLite so it survives restarts and the
+ * gateway keeps deciding offline. A delta applies atomically or not at all.
+ */
+export class SectionStore {
+  readonly #get: Database.Statement<[string], { version: number }>;
+  readonly #items: Database.Statement<[string], { body: string }>;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS section_items (
+        section TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (section, kind, id)
+      );
+      CREATE TABLE IF NOT EXISTS section_versions (section TEXT PRIMARY KEY, version INTEGER NOT NULL);
+    `);
+    this.#get = db.prepare('SELECT version FROM section_versions WHERE section = ?');
+    this.#items = db.prepare('SELECT body FROM section_items WHERE section = ? ORDER BY kind, id');
+  }
+
+  version(section: Section): number {
+    return this.#get.get(section)?.version ?? 0;
+  }
+
+  items<T extends StoredItem = StoredItem>(section: Section): T[] {
+    return this.#items.all(section).map((r) => JSON.parse(r.body) as T);
+  }
+
+  /**
+   * fromVersion 0 replaces the section; otherwise the delta must start at the
+   * version the gateway runs (an older one is stale, a newer one means a
+   * missed delta: the caller asks the cloud for a full copy).
+   */
+  apply(d: Delta): ApplyResult {
+    const current = this.version(d.section);
+    if (d.toVersion <= current) return { ok: false, reason: 'stale_version', current };
+    if (d.fromVersion !== 0 && d.fromVersion !== current) return { ok: false, reason: 'version_gap', current };
+    this.db.transaction(() => {
+      if (d.fromVersion === 0) this.db.prepare('DELETE FROM section_items WHERE section = ?').run(d.section);
+      const del = this.db.prepare('DELETE FROM section_items WHERE section = ? AND kind = ? AND id = ?');
+      for (const x of d.deletes) del.run(d.section, x.kind, x.id);
+      const put = this.db.prepare('INSERT OR REPLACE INTO section_items (section, kind, id, body) VALUES (?, ?, ?, ?)');
+      for (const item of d.upserts) put.run(d.section, item.kind, item.id, JSON.stringify(item));
+      this.db
+        .prepare('INSERT OR REPLACE INTO section_versions (section, version) VALUES (?, ?)')
+        .run(d.section, d.toVersion);
+    })();
+    return { ok: true, version: d.toVersion };
+  }
+}
