@@ -18,6 +18,8 @@ export const Obj = <P extends TProperties>(properties: P, description?: string):
  */
 export const Tagged = <T extends TObject[]>(tag: string, variants: [...T], description?: string) =>
   Type.Unsafe<Static<TUnion<T>>>({
+    // AJV's discriminator reads data[tag] without checking the type first: `type` must guard it
+    type: 'object',
     oneOf: variants,
     discriminator: { propertyName: tag },
     ...(description ? { description } : {}),

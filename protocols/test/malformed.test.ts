@@ -60,6 +60,15 @@ describe('a malformed message is rejected with a reason that names the field', (
     });
   }
 
+  it('rejects a payload that is JSON but not an object, on every route', () => {
+    for (const name of JSON_ROUTES) {
+      for (const v of ['null', '[]', '"text"', '1', 'true']) {
+        const r = decodeAs(name, Buffer.from(v));
+        expect(!r.ok && r.error.code, `${name} ${v}`).toBe('SCHEMA');
+      }
+    }
+  });
+
   it('names a nested field', () => {
     const bad = structuredClone(examples.eventBatch);
     (bad.events[0] as { latencyMs: unknown }).latencyMs = -5;
