@@ -1,0 +1,84 @@
+// startCloud: the whole cloud API on the configured database (embedded PGlite by default), migrated, with demo
+// data on first start, listening on the preferred port or a free one when it is taken.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { type CloudConfig, loadConfig } from './config.js';
+import type { CloudDeps } from './core/deps.js';
+import { openDeps } from './deps.js';
+import type { GenOptions } from './seed/generator.js';
+import { type DemoLogin, isEmpty, seedDemo } from './seed/seed.js';
+
+export interface StartOptions {
+  /** Environment to read the configuration from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Overrides of the environment, e.g. { ESTATE_CLOUD_PORT: '0' }. */
+  overrides?: Record<string, string>;
+  /** Seed demo data when the database is empty (default true outside production). */
+  seed?: boolean | Partial<GenOptions>;
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface RunningCloud {
+  url: string;
+  docsUrl: string;
+  port: number;
+  logins: DemoLogin[];
+  config: CloudConfig;
+  app: FastifyInstance;
+  deps: CloudDeps;
+  close(): Promise<void>;
+}
+
+export async function startCloud(options: StartOptions = {}): Promise<RunningCloud> {
+  const config = loadConfig({ ...(options.env ?? process.env), ...options.overrides });
+  const { deps, db } = await openDeps(config);
+  let app: FastifyInstance | undefined;
+  try {
+    const logins = await demoLogins(deps, options.seed ?? config.env !== 'production');
+    app = await buildApp(deps, { logger: options.logger });
+    const port = await listen(app, config);
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const running = app;
+    return {
+      url,
+      docsUrl: `${url}/docs`,
+      port,
+      logins,
+      config,
+      app: running,
+      deps,
+      close: async () => {
+        await running.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await app?.close();
+    await db.close();
+    throw err;
+  }
+}
+
+async function listen(app: FastifyInstance, config: CloudConfig): Promise<number> {
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    app.log.warn({ port: config.port }, 'port taken; listening on a free one');
+    await app.listen({ host: config.host, port: 0 });
+  }
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : config.port;
+}
+
+async function demoLogins(deps: CloudDeps, seed: boolean | Partial<GenOptions>): Promise<DemoLogin[]> {
+  const file = join(deps.config.dataDir, 'demo-logins.json');
+  if (seed !== false && (await isEmpty(deps))) {
+    const result = await seedDemo(deps, seed === true ? {} : seed);
+    writeFileSync(file, `${JSON.stringify(result.logins, null, 2)}\n`, { mode: 0o600 });
+    return result.logins;
+  }
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoLogin[]) : [];
+}
