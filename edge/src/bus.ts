@@ -11,6 +11,8 @@ import {
 } from '@estate/protocols';
 import type { Aedes } from 'aedes';
 
+type Packet = { topic: string; payload: Buffer | string };
+
 /**
  * The gateway's in-process view of its broker: typed publish and subscribe on
  * the wire contract, without a TCP hop. Inbound payloads are decoded and
@@ -38,20 +40,26 @@ export class LocalBus {
     handler: (message: Message<N>, params: TopicParams<N>) => void,
   ): Promise<() => void> {
     const filter = filterFor(name);
-    const onPacket = (packet: { topic: string; payload: Buffer | string }, done: () => void) => {
+    const onPacket = (packet: Packet, done: () => void) => {
       done();
-      const m = matchTopic(packet.topic);
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      const d = decodeAs(name, payload);
-      if (!m.ok || !d.ok) {
-        this.onInvalid(packet.topic, m.ok ? (d.ok ? '' : d.error.message) : m.error.message);
-        return;
+      // a bug in a decoder or a handler must cost one message, never the broker process
+      try {
+        this.#deliver(name, packet, handler);
+      } catch (e) {
+        this.onInvalid(packet.topic, `internal error: ${(e as Error).message}`);
       }
-      handler(d.value, m.value.params as TopicParams<N>);
     };
     return new Promise((resolve) =>
       this.broker.subscribe(filter, onPacket, () => resolve(() => this.broker.unsubscribe(filter, onPacket, () => {}))),
     );
+  }
+
+  #deliver<N extends MessageName>(name: N, packet: Packet, handler: (m: Message<N>, p: TopicParams<N>) => void): void {
+    const m = matchTopic(packet.topic);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const d = m.ok ? decodeAs(name, payload) : m;
+    if (m.ok && d.ok) handler(d.value, m.value.params as TopicParams<N>);
+    else if (!d.ok) this.onInvalid(packet.topic, d.error.message);
   }
 }
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { GallerySync } from '@estate/protocols';
 import type { Aedes } from 'aedes';
 import type Database from 'better-sqlite3';
 import { AccessModel } from './access/access-model.js';
@@ -10,7 +11,11 @@ import { PassVerifier } from './credentials/pass.js';
 import { PinVerifier } from './credentials/pin.js';
 import { ReaderService } from './credentials/reader-service.js';
 import { DoorService } from './door/door-service.js';
+import { type FaceAnalyser, FaceService } from './face/face-service.js';
+import { decodeEmbedding, Gallery } from './face/gallery.js';
+import { type LivenessCheck, MultiFrameConsistency } from './face/liveness.js';
 import { EventLog, openGatewayDb } from './log/event-log.js';
+import { Sealer } from './state/sealer.js';
 import { type ApplyResult, type Delta, SectionStore } from './state/section-store.js';
 
 export interface GatewayOptions {
@@ -19,6 +24,8 @@ export interface GatewayOptions {
   dataDir: string;
   now?: () => number;
   onInvalid?: (topic: string, reason: string) => void;
+  /** Face access: the model pipeline (created by the caller: loading models takes seconds) and a liveness check. */
+  faces?: { analyser: FaceAnalyser; liveness?: LivenessCheck; quietMs?: number };
 }
 
 /**
@@ -35,6 +42,7 @@ export class Gateway {
     await parts.doors.start();
     await parts.readers.start();
     await parts.ble.start();
+    await parts.faces?.start();
     this.#parts = parts;
   }
 
@@ -42,6 +50,7 @@ export class Gateway {
     const p = this.#parts;
     if (!p) return;
     this.#parts = undefined;
+    p.faces?.stop();
     p.ble.stop();
     p.readers.stop();
     p.doors.stop();
@@ -55,11 +64,27 @@ export class Gateway {
 
   /** Apply one section delta of the desired state (from the cloud, or a local enrolment). */
   apply(delta: Delta): ApplyResult {
-    const r = this.parts.store.apply(delta);
-    if (r.ok) this.parts.model.reload();
+    const p = this.parts;
+    const r = p.store.apply(delta);
+    if (!r.ok) return r;
+    p.model.reload();
+    if (delta.section === 'gallery') {
+      if (delta.fromVersion === 0) loadGallery(p);
+      else applyGallery(p.gallery, delta.upserts as GalleryItem[], delta.deletes);
+    }
+    // consent withdrawn or person removed: templates go at once, not at the next full sync
+    if (delta.section === 'revocations') {
+      for (const r of delta.upserts) {
+        if (r.kind === 'template') p.gallery.delete(r.id);
+        if (r.kind === 'person') p.gallery.deletePerson(r.id);
+      }
+    }
     return r;
   }
 }
+
+/** The embedder in the shipped manifest is 512-d; a gallery adopts the dimension of its templates. */
+const EMBEDDING_DIM = 512;
 
 export interface Parts {
   db: Database.Database;
@@ -72,6 +97,27 @@ export interface Parts {
   decider: Decider;
   readers: ReaderService;
   ble: BleService;
+  gallery: Gallery;
+  faces: FaceService | undefined;
+}
+
+type GalleryItem = Extract<GallerySync['upserts'][number], { kind: 'template' }>;
+
+function applyGallery(g: Gallery, upserts: readonly GalleryItem[], deletes: readonly { kind: string; id: string }[]) {
+  for (const d of deletes) g.delete(d.id);
+  for (const t of upserts) {
+    // a malformed template is skipped, not fatal: the rest of the gallery keeps working
+    try {
+      g.upsert(t.id, t.personId, decodeEmbedding(t.embedding, t.dim));
+    } catch {}
+  }
+}
+
+function loadGallery(p: Parts): void {
+  const items = p.store.items<GalleryItem>('gallery');
+  p.gallery = new Gallery(items[0]?.dim ?? EMBEDDING_DIM, Math.max(1024, items.length));
+  if (p.faces) p.faces.gallery = p.gallery;
+  applyGallery(p.gallery, items, []);
 }
 
 function assemble(o: GatewayOptions): Parts {
@@ -79,7 +125,7 @@ function assemble(o: GatewayOptions): Parts {
   const db = openGatewayDb(join(o.dataDir, 'gateway.db'));
   const bus = new LocalBus(o.broker, o.onInvalid);
   const log = new EventLog(db);
-  const store = new SectionStore(db);
+  const store = new SectionStore(db, Sealer.fromKeyFile(join(o.dataDir, 'gateway.key')));
   const model = new AccessModel(store);
   const policy = new AccessPolicy(model);
   const doors = new DoorService({ bus, model, policy, log, now });
@@ -94,5 +140,21 @@ function assemble(o: GatewayOptions): Parts {
     now,
   });
   const ble = new BleService({ bus, model, policy, decider, now });
-  return { db, bus, log, store, model, policy, doors, decider, readers, ble };
+  const gallery = new Gallery(EMBEDDING_DIM);
+  const faces =
+    o.faces &&
+    new FaceService({
+      bus,
+      model,
+      policy,
+      decider,
+      gallery,
+      analyser: o.faces.analyser,
+      liveness: o.faces.liveness ?? new MultiFrameConsistency(),
+      now,
+      ...(o.faces.quietMs === undefined ? {} : { quietMs: o.faces.quietMs }),
+    });
+  const parts: Parts = { db, bus, log, store, model, policy, doors, decider, readers, ble, gallery, faces };
+  loadGallery(parts);
+  return parts;
 }

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Check, FILE_NAME, SHA256 } from './check.js';
 import { ModelError } from './errors.js';
 import { manifestPath, photoListPath } from './paths.js';
+import { parseRunSpec, type RunSpec } from './run-spec.js';
 
 export type ModelRole = 'detector' | 'landmarks' | 'embedder' | 'liveness' | 'eye_state' | 'head_pose';
 export const MODEL_ROLES: readonly ModelRole[] = [
@@ -52,6 +54,8 @@ export interface ModelEntry {
   provenance: Provenance;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** how the pipeline runs it; only detector, landmarks and embedder entries have one */
+  run?: RunSpec;
 }
 
 export interface SourcePackage {
@@ -91,96 +95,6 @@ export interface PhotoList {
   photos: PhotoEntry[];
 }
 
-// A hand-rolled check rather than a schema library: @estate/models depends on nothing of ours, and a
-// wrong manifest must fail at once with the offending field named, not later as an undefined deep in inference.
-type Obj = Record<string, unknown>;
-const SHA256 = /^[0-9a-f]{64}$/;
-// A plain file name: the manifest must not be able to write outside models/files or models/photos.
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-class Check {
-  constructor(private readonly source: string) {}
-
-  fail(where: string, message: string): never {
-    throw new ModelError('MANIFEST_INVALID', `${this.source}: ${where}: ${message}`);
-  }
-  obj(value: unknown, where: string): Obj {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(where, 'expected an object');
-    return value as Obj;
-  }
-  arr(value: unknown, where: string): unknown[] {
-    if (!Array.isArray(value)) this.fail(where, 'expected an array');
-    return value;
-  }
-  str(o: Obj, key: string, where: string, pattern?: RegExp): string {
-    const value = o[key];
-    if (typeof value !== 'string' || value === '') this.fail(`${where}.${key}`, 'expected a non-empty string');
-    if (pattern && !pattern.test(value))
-      this.fail(`${where}.${key}`, `${JSON.stringify(value)} does not match ${pattern}`);
-    return value;
-  }
-  optStr(o: Obj, key: string, where: string): string | undefined {
-    return o[key] === undefined ? undefined : this.str(o, key, where);
-  }
-  int(o: Obj, key: string, where: string): number {
-    const value = o[key];
-    if (!Number.isInteger(value) || (value as number) < 0) this.fail(`${where}.${key}`, 'expected an integer >= 0');
-    return value as number;
-  }
-  oneOf<T extends string>(o: Obj, key: string, where: string, allowed: readonly T[]): T {
-    const value = this.str(o, key, where);
-    if (!(allowed as readonly string[]).includes(value)) this.fail(`${where}.${key}`, `expected one of ${allowed}`);
-    return value as T;
-  }
-  numbers(value: unknown, where: string): number[] {
-    return this.arr(value, where).map((n, i) =>
-      typeof n === 'number' && Number.isFinite(n) ? n : this.fail(`${where}[${i}]`, 'expected a number'),
-    );
-  }
-  unique(values: string[], what: string): void {
-    const seen = new Set<string>();
-    for (const v of values) {
-      if (seen.has(v)) this.fail(what, `${JSON.stringify(v)} appears twice`);
-      seen.add(v);
-    }
-  }
-
-  provenance(value: unknown, where: string): Provenance {
-    const o = this.obj(value, where);
-    const note = this.optStr(o, 'note', where);
-    return {
-      package: this.str(o, 'package', where, /^(@[a-z0-9._-]+\/)?[a-z0-9._-]+@\d+\.\d+\.\d+$/),
-      path: this.str(o, 'path', where, /^package(\/[^/\0]+)+$/),
-      ...(note === undefined ? {} : { note }),
-    };
-  }
-
-  tensor(value: unknown, where: string): TensorSpec {
-    const o = this.obj(value, where);
-    const shape = this.numbers(o.shape, `${where}.shape`);
-    const spec: TensorSpec = {
-      name: this.str(o, 'name', where),
-      dtype: this.oneOf(o, 'dtype', where, ['float32'] as const),
-      shape,
-      meaning: this.str(o, 'meaning', where),
-    };
-    if (o.layout !== undefined) spec.layout = this.oneOf(o, 'layout', where, ['NCHW'] as const);
-    if (o.pixels !== undefined) {
-      const p = this.obj(o.pixels, `${where}.pixels`);
-      const colour = this.oneOf(p, 'colour', `${where}.pixels`, ['RGB', 'grey'] as const);
-      const channels = colour === 'RGB' ? 3 : 1;
-      const mean = this.numbers(p.mean, `${where}.pixels.mean`);
-      const std = this.numbers(p.std, `${where}.pixels.std`);
-      if (mean.length !== channels || std.length !== channels) {
-        this.fail(`${where}.pixels`, `${colour} needs ${channels} mean and std values`);
-      }
-      if (std.some((s) => s === 0)) this.fail(`${where}.pixels.std`, 'must not be 0');
-      spec.pixels = { colour, mean, std };
-    }
-    return spec;
-  }
-}
-
 function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
@@ -208,20 +122,25 @@ export function parseManifest(json: unknown, source = basename(manifestPath)): M
     const where = `$.models[${i}]`;
     const o = c.obj(value, where);
     const l = c.obj(o.licence, `${where}.licence`);
+    const role = c.oneOf(o, 'role', where, MODEL_ROLES);
+    const inputs = c.arr(o.inputs, `${where}.inputs`).map((t, j) => c.tensor(t, `${where}.inputs[${j}]`));
+    const outputs = c.arr(o.outputs, `${where}.outputs`).map((t, j) => c.tensor(t, `${where}.outputs[${j}]`));
+    const run = parseRunSpec(c, o.run, `${where}.run`, role, inputs, outputs);
     return {
       id: c.str(o, 'id', where, /^[a-z0-9][a-z0-9-]*$/),
       file: c.str(o, 'file', where, FILE_NAME),
       sha256: c.str(o, 'sha256', where, SHA256),
       bytes: c.int(o, 'bytes', where),
-      role: c.oneOf(o, 'role', where, MODEL_ROLES),
+      role,
       licence: {
         declared: c.str(l, 'declared', `${where}.licence`),
         status: c.oneOf(l, 'status', `${where}.licence`, ['clear', 'doubtful'] as const),
         note: c.str(l, 'note', `${where}.licence`),
       },
       provenance: c.provenance(o.provenance, `${where}.provenance`),
-      inputs: c.arr(o.inputs, `${where}.inputs`).map((t, j) => c.tensor(t, `${where}.inputs[${j}]`)),
-      outputs: c.arr(o.outputs, `${where}.outputs`).map((t, j) => c.tensor(t, `${where}.outputs[${j}]`)),
+      inputs,
+      outputs,
+      ...(run === undefined ? {} : { run }),
     };
   });
   c.unique(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ModelError } from './errors.js';
@@ -33,7 +34,30 @@ export async function sha256OrMissing(path: string): Promise<string | undefined>
  */
 export async function verifyModelFile(entry: ModelEntry, options: { dir?: string } = {}): Promise<string> {
   const path = resolve(options.dir ?? modelFilesDir, entry.file);
-  const actual = await sha256OrMissing(path);
+  refuseUnlessPinned(entry, path, await sha256OrMissing(path));
+  return path;
+}
+
+/**
+ * The model's bytes, read once and hashed in memory. The loader builds its session from these very bytes, so a
+ * file swapped between the check and the load cannot slip through (verifyModelFile then a load by path could).
+ */
+export async function readVerifiedModel(
+  entry: ModelEntry,
+  options: { dir?: string } = {},
+): Promise<{ path: string; bytes: Uint8Array }> {
+  const path = resolve(options.dir ?? modelFilesDir, entry.file);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  refuseUnlessPinned(entry, path, bytes && createHash('sha256').update(bytes).digest('hex'));
+  return { path, bytes: bytes as Uint8Array };
+}
+
+function refuseUnlessPinned(entry: ModelEntry, path: string, actual: string | undefined): asserts actual is string {
   if (actual === undefined) {
     throw new ModelError(
       'FILE_MISSING',
@@ -48,5 +72,4 @@ export async function verifyModelFile(entry: ModelEntry, options: { dir?: string
       { model: entry.id, file: path, expected: entry.sha256, actual },
     );
   }
-  return path;
 }

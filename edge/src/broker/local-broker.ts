@@ -2,6 +2,16 @@ import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { listenWithFallback } from './listen.js';
 
+/** Broker settings shared by this open development broker and the hardened gateway broker. */
+export const AEDES_DEFAULTS = {
+  // estate/v1/gw/{id}/sync/<section> is the deepest topic: 6 levels
+  maxTopicLevels: 8,
+  // a frozen subscriber must not stall door commands to everyone else
+  drainTimeout: 10_000,
+  connectTimeout: 10_000,
+  heartbeatInterval: 60_000,
+} as const;
+
 export interface LocalBrokerOptions {
   host?: string;
   /** Preferred port; a free one is used when it is taken. 0 = any. */
@@ -16,19 +26,12 @@ export interface LocalBroker {
 }
 
 /**
- * The gateway's embedded MQTT 3.1.1 broker (Aedes). Devices on the estate LAN
- * connect here; the gateway's own features attach in-process.
+ * An open MQTT 3.1.1 broker (Aedes) for development and `npm start`: no
+ * credentials, no ACLs. Real gateways use startGatewayBroker (gateway-broker.ts).
  */
 export async function startLocalBroker(opts: LocalBrokerOptions = {}): Promise<LocalBroker> {
   const host = opts.host ?? '127.0.0.1';
-  const broker = await Aedes.createBroker({
-    // estate/v1/gw/{id}/sync/<section> is the deepest topic: 6 levels
-    maxTopicLevels: 8,
-    // a frozen subscriber must not stall door commands to everyone else
-    drainTimeout: 10_000,
-    connectTimeout: 10_000,
-    heartbeatInterval: 60_000,
-  });
+  const broker = await Aedes.createBroker({ ...AEDES_DEFAULTS });
   const server: Server = createServer(broker.handle);
   const port = await listenWithFallback(server, host, opts.port ?? 1883);
   return {

@@ -1,5 +1,6 @@
 import type { Section } from '@estate/protocols';
 import type Database from 'better-sqlite3';
+import type { Sealer } from './sealer.js';
 
 export interface StoredItem {
   kind: string;
@@ -26,9 +27,15 @@ export type ApplyResult =
  */
 export class SectionStore {
   readonly #get: Database.Statement<[string], { version: number }>;
-  readonly #items: Database.Statement<[string], { body: string }>;
+  readonly #items: Database.Statement<[string], { kind: string; id: string; body: string }>;
 
-  constructor(private readonly db: Database.Database) {
+  /** Sections whose items are personal data, sealed at rest (DESIGN.md: templates encrypted on the gateway). */
+  static readonly SEALED: ReadonlySet<Section> = new Set(['gallery']);
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly sealer: Sealer,
+  ) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS section_items (
         section TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
@@ -37,7 +44,7 @@ export class SectionStore {
       CREATE TABLE IF NOT EXISTS section_versions (section TEXT PRIMARY KEY, version INTEGER NOT NULL);
     `);
     this.#get = db.prepare('SELECT version FROM section_versions WHERE section = ?');
-    this.#items = db.prepare('SELECT body FROM section_items WHERE section = ? ORDER BY kind, id');
+    this.#items = db.prepare('SELECT kind, id, body FROM section_items WHERE section = ? ORDER BY kind, id');
   }
 
   version(section: Section): number {
@@ -45,7 +52,10 @@ export class SectionStore {
   }
 
   items<T extends StoredItem = StoredItem>(section: Section): T[] {
-    return this.#items.all(section).map((r) => JSON.parse(r.body) as T);
+    const sealed = SectionStore.SEALED.has(section);
+    return this.#items
+      .all(section)
+      .map((r) => JSON.parse(sealed ? this.sealer.open(r.body, `${section}/${r.kind}/${r.id}`) : r.body) as T);
   }
 
   /**
@@ -62,7 +72,16 @@ export class SectionStore {
       const del = this.db.prepare('DELETE FROM section_items WHERE section = ? AND kind = ? AND id = ?');
       for (const x of d.deletes) del.run(d.section, x.kind, x.id);
       const put = this.db.prepare('INSERT OR REPLACE INTO section_items (section, kind, id, body) VALUES (?, ?, ?, ?)');
-      for (const item of d.upserts) put.run(d.section, item.kind, item.id, JSON.stringify(item));
+      const sealed = SectionStore.SEALED.has(d.section);
+      for (const item of d.upserts) {
+        const body = JSON.stringify(item);
+        put.run(
+          d.section,
+          item.kind,
+          item.id,
+          sealed ? this.sealer.seal(body, `${d.section}/${item.kind}/${item.id}`) : body,
+        );
+      }
       this.db
         .prepare('INSERT OR REPLACE INTO section_versions (section, version) VALUES (?, ?)')
         .run(d.section, d.toVersion);

@@ -111,11 +111,13 @@ export function aPass(signer: Signer, now: number, over: Partial<PassClaims> = {
 }
 
 /** A broker on a free port and a started gateway with its own data folder. */
-export async function aGateway(): Promise<{ local: LocalBroker; gw: Gateway; dataDir: string; invalid: string[] }> {
+export async function aGateway(
+  extra: Partial<GatewayOptions> = {},
+): Promise<{ local: LocalBroker; gw: Gateway; dataDir: string; invalid: string[] }> {
   const local = await startLocalBroker({ port: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'estate-gw-'));
   const invalid: string[] = [];
-  const gw = new Gateway({ broker: local.broker, dataDir, onInvalid: (t, r) => invalid.push(`${t}: ${r}`) });
+  const gw = new Gateway({ broker: local.broker, dataDir, onInvalid: (t, r) => invalid.push(`${t}: ${r}`), ...extra });
   await gw.start();
   return { local, gw, dataDir, invalid };
 }

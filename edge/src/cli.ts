@@ -1,0 +1,152 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEVICE_KINDS, type DeviceKind } from '@estate/protocols';
+import { FileDeviceDirectory } from './broker/device-directory.js';
+import { startGatewayBroker } from './broker/gateway-broker.js';
+import { enrolFromPhotos } from './enrol.js';
+import { Gateway } from './gateway.js';
+
+const USAGE = `estate-gateway — the Estate gateway agent
+
+  estate-gateway run    [--data DIR] [--host H] [--port N] [--tls-cert F --tls-key F [--tls-ca F]] [--no-faces]
+  estate-gateway device add --id ID --kind KIND [--data DIR]     register a device; prints its secret once
+  estate-gateway device list|disable|enable|remove [--id ID] [--data DIR]
+  estate-gateway enrol --person ID PHOTO [PHOTO PHOTO] [--data DIR]   local enrolment (until the cloud syncs)
+
+  --data DIR   gateway data folder (default $ESTATE_GATEWAY_DATA or ./gateway-data)
+  kinds: ${DEVICE_KINDS.join(', ')}`;
+
+class UsageError extends Error {}
+
+/** Returns the process exit code: 0 ok, 1 failure, 2 usage. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { values: o, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        data: { type: 'string', default: process.env.ESTATE_GATEWAY_DATA ?? 'gateway-data' },
+        host: { type: 'string', default: '0.0.0.0' },
+        port: { type: 'string' },
+        id: { type: 'string' },
+        kind: { type: 'string' },
+        person: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'no-faces': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    const [command, sub, ...rest] = positionals;
+    if (o.help || !command) {
+      console.log(USAGE);
+      return command || o.help ? 0 : 2;
+    }
+    const need = (v: string | undefined, flag: string) => {
+      if (!v) throw new UsageError(`${command}: ${flag} is required`);
+      return v;
+    };
+    switch (command) {
+      case 'device':
+        return await device(sub, o.data, o.id, o.kind, need);
+      case 'enrol': {
+        const photos = [sub, ...rest].filter((p): p is string => !!p);
+        if (photos.length < 1 || photos.length > 3) throw new UsageError('enrol: give 1 to 3 photos');
+        const r = await enrolFromPhotos(
+          o.data,
+          need(o.person, '--person'),
+          await Promise.all(photos.map((p) => readFile(p))),
+        );
+        console.log(
+          `enrolled ${o.person} as template ${r.templateId} from ${r.used} photo(s) (agreement ${r.agreement.toFixed(2)}); photos not kept`,
+        );
+        return 0;
+      }
+      case 'run':
+        return await run(o.data, o.host, o.port, o['no-faces'], o['tls-cert'], o['tls-key'], o['tls-ca']);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    console.error(`estate-gateway: ${(e as Error).message}`);
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error('run `estate-gateway --help` for usage');
+      return 2;
+    }
+    return 1;
+  }
+}
+
+async function device(
+  sub: string | undefined,
+  data: string,
+  id: string | undefined,
+  kind: string | undefined,
+  need: (v: string | undefined, flag: string) => string,
+): Promise<number> {
+  const dir = new FileDeviceDirectory(join(data, 'devices.json'));
+  switch (sub) {
+    case 'add': {
+      const k = need(kind, '--kind');
+      if (!(DEVICE_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kind: unknown kind '${k}'`);
+      const secret = await dir.addDevice(need(id, '--id'), k as DeviceKind);
+      console.log(`device ${id} (${k}) added. MQTT username: ${id}  password (shown once): ${secret}`);
+      return 0;
+    }
+    case 'list':
+      for (const d of dir.list())
+        console.log(`${d.id.padEnd(24)} ${d.kind.padEnd(8)} ${d.disabled ? 'disabled' : 'enabled'}`);
+      return 0;
+    case 'disable':
+    case 'enable':
+      dir.setDisabled(need(id, '--id'), sub === 'disable');
+      console.log(`device ${id} ${sub}d`);
+      return 0;
+    case 'remove':
+      if (!dir.remove(need(id, '--id'))) throw new Error(`no device '${id}'`);
+      console.log(`device ${id} removed`);
+      return 0;
+    default:
+      throw new UsageError(`device: expected add, list, disable, enable or remove, got '${sub ?? ''}'`);
+  }
+}
+
+async function run(
+  data: string,
+  host: string,
+  port: string | undefined,
+  noFaces: boolean,
+  cert?: string,
+  key?: string,
+  ca?: string,
+): Promise<number> {
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('run: --tls-cert and --tls-key go together');
+  const p = port === undefined ? undefined : Number(port);
+  if (p !== undefined && !(Number.isInteger(p) && p >= 0 && p <= 65_535))
+    throw new UsageError(`--port: '${port}' is not a port`);
+  const broker = await startGatewayBroker({
+    dataDir: data,
+    host,
+    ...(p === undefined ? {} : { port: p }),
+    ...(cert && key ? { tls: { cert, key, ...(ca ? { ca } : {}) } } : {}),
+  });
+  const pipeline = noFaces ? undefined : await (await import('@estate/models')).FacePipeline.create();
+  const gw = new Gateway({
+    broker: broker.broker,
+    dataDir: data,
+    onInvalid: (topic, reason) => console.error(`rejected ${topic}: ${reason}`),
+    ...(pipeline ? { faces: { analyser: pipeline } } : {}),
+  });
+  await gw.start();
+  console.log(`estate-gateway: broker ${broker.url}, data ${data}, face access ${pipeline ? 'on' : 'off'}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await gw.stop();
+  await pipeline?.close();
+  await broker.close();
+  return 0;
+}
