@@ -1,10 +1,19 @@
-// `npm start`: the whole system on embedded defaults, in one terminal.
-// Today: the gateway (embedded broker + agent with face, PIN, QR and BLE access) and a simulated estate,
-// with the live message flow, every message checked against the wire contract. The cloud joins later.
+// `npm start`: the whole system on embedded defaults, in one terminal — the cloud API (PGlite), the gateway
+// (its MQTT broker and agent: face, PIN, QR and BLE access decided locally) and a simulated estate, with the
+// live message flow on the gateway broker, every message checked against the wire contract.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatMessage, formatRejection, Gateway, startLocalBroker, summarise, WireMonitor } from '@estate/edge';
-import { loadFleet, startFleet } from '@estate/firmware-stubs';
+import { type RunningCloud, startCloud } from '@estate/cloud';
+import {
+  FileDeviceDirectory,
+  formatMessage,
+  formatRejection,
+  Gateway,
+  startGatewayBroker,
+  summarise,
+  WireMonitor,
+} from '@estate/edge';
+import { type FleetSpec, loadFleet, startFleet } from '@estate/firmware-stubs';
 import { FacePipeline } from '@estate/models';
 import pc from 'picocolors';
 import { DEMO_RESIDENT, seedDemoEstate } from './demo-estate.js';
@@ -12,20 +21,20 @@ import { DEMO_RESIDENT, seedDemoEstate } from './demo-estate.js';
 const HELP = `npm start [-- options]
 
   --fleet FILE   estate description (default firmware-stubs/fleets/demo-estate.yaml)
-  --port N       preferred MQTT port (default $ESTATE_MQTT_PORT or 1883; a free one if taken)
+  --port N       preferred gateway MQTT port (default $ESTATE_MQTT_PORT or 1883; a free one if taken)
+  --data DIR     data folder of the gateway and the cloud (default .estate; delete it to start over)
   --all          print every message, including camera frames and meter readings
-  --data DIR     gateway data folder (default .estate/gateway; delete it to start over)
+  --no-cloud     gateway and devices only
   --help`;
 
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    fleet: {
-      type: 'string',
-      default: new URL('../../firmware-stubs/fleets/demo-estate.yaml', import.meta.url).pathname,
-    },
+    fleet: { type: 'string', default: here('../../firmware-stubs/fleets/demo-estate.yaml') },
     port: { type: 'string', default: process.env.ESTATE_MQTT_PORT ?? '1883' },
+    data: { type: 'string', default: here('../../.estate') },
     all: { type: 'boolean', default: false },
-    data: { type: 'string', default: fileURLToPath(new URL('../../.estate/gateway', import.meta.url)) },
+    'no-cloud': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -33,25 +42,38 @@ if (args.help) {
   console.log(HELP);
   process.exit(0);
 }
-
 const port = Number(args.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   console.error(`--port / ESTATE_MQTT_PORT: '${args.port}' is not a port number`);
   process.exit(2);
 }
+const spec = await loadFleet(args.fleet).catch((e: Error) => {
+  console.error(pc.red(e.message));
+  process.exit(1);
+});
+const stamp = () => pc.dim(new Date().toISOString().slice(11, 23));
 
-const local = await startLocalBroker({ port });
-const monitor = new WireMonitor(local.broker);
-let quietSince = 0;
+// The cloud seeds 8,000 demo households on its first start; let it work while the gateway comes up.
+if (!args['no-cloud']) console.log(pc.dim('cloud: starting (the first start seeds 12 estates, 8,000 households)…'));
+const cloudStarting: Promise<RunningCloud | undefined> = args['no-cloud']
+  ? Promise.resolve(undefined)
+  : startCloud({ overrides: { ESTATE_CLOUD_DATA_DIR: `${args.data}/cloud` }, logger: false });
+
+const gatewayData = `${args.data}/gateway`;
+// The gateway broker admits only registered devices (devices.json in the gateway data folder).
+const directory = new FileDeviceDirectory(`${gatewayData}/devices.json`);
+const broker = await startGatewayBroker({ dataDir: gatewayData, port, freePortFallback: true, devices: directory });
+const monitor = new WireMonitor(broker.broker);
+let quiet = 0;
 monitor.on('message', (d) => {
-  if (!args.all && summarise(d)[1] === 'quiet') quietSince++;
+  if (!args.all && summarise(d)[1] === 'quiet') quiet++;
   else console.log(formatMessage(d));
 });
 monitor.on('rejected', (r) => console.log(formatRejection(r)));
 monitor.start();
 
 const pipeline = await FacePipeline.create();
-const gateway = new Gateway({ broker: local.broker, dataDir: args.data, faces: { analyser: pipeline } });
+const gateway = new Gateway({ broker: broker.broker, dataDir: gatewayData, faces: { analyser: pipeline } });
 await gateway.start();
 const seedNotes = await seedDemoEstate(gateway, pipeline);
 const faces = gateway.parts.faces;
@@ -62,53 +84,65 @@ if (faces) {
     const text = d.granted
       ? pc.green(`FACE ${who}${score} → door opens`)
       : pc.yellow(`FACE ${who}${score} → stays shut (${d.reason})`);
-    console.log(`${pc.dim(new Date().toISOString().slice(11, 23))}  ${d.cameraId.padEnd(18)}  ${text}`);
+    console.log(`${stamp()}  ${d.cameraId.padEnd(18)}  ${text}`);
   };
 }
 
-const spec = await loadFleet(args.fleet).catch((e: Error) => {
-  console.error(pc.red(e.message));
-  return undefined;
-});
-if (!spec) {
-  await local.close();
-  process.exit(1);
-}
+// Give each simulated device a fresh secret (only its hash is stored).
+const devices = await registerFleet(spec, directory);
 
 console.log(`
 ${pc.bold('Estate')} — simulated estate ${pc.bold(spec.estate)} (${spec.devices.length} devices)
-  gateway MQTT broker  ${pc.cyan(local.url)}${port !== local.port ? pc.yellow(`  (port ${port} was taken)`) : ''}
-  gateway data         ${args.data}
+  gateway MQTT broker  ${pc.cyan(broker.url)}${port !== broker.port ? pc.yellow(`  (port ${port} was taken)`) : ''}  (devices need credentials)
+  gateway data         ${gatewayData}
   face models          ${Object.values(pipeline.models).join(', ')}
   ${seedNotes.join('\n  ')}
   the camera at b1-main cycles through test photos: ${DEMO_RESIDENT.name} is let in, strangers are not
-  keypad reader-b1-main: ${DEMO_RESIDENT.name}'s PIN is ${DEMO_RESIDENT.pin} (npx estate-sim reader --broker ${local.url} --id reader-b1-main)
-  add a device         npx estate-sim door --broker ${local.url} --id door-x
-  fleet file           ${args.fleet}
+  add a device         npx estate-gateway device add --data ${gatewayData} --id door-x --kind door
+                       npx estate-sim door --broker ${broker.url} --id door-x --username door-x --password <secret>
   Ctrl-C to stop. Alarms ${pc.bold(pc.red('red'))}, grants ${pc.green('green')}, commands ${pc.cyan('cyan')}.
 `);
 
-const fleet = await startFleet(spec, { broker: { url: local.url }, scenario: true });
+const fleet = await startFleet(devices, { broker: { url: broker.url }, scenario: true });
+const cloud = await cloudStarting.catch((e: Error) => {
+  console.log(pc.red(`cloud: failed to start: ${e.message}`));
+  return undefined;
+});
+if (cloud) {
+  console.log(`\n${pc.bold('cloud API')}  ${pc.cyan(cloud.url)}   OpenAPI: ${pc.cyan(cloud.docsUrl)}`);
+  for (const l of cloud.logins) console.log(`  ${l.role.padEnd(11)} ${l.login.padEnd(28)} ${l.password}`);
+  console.log(pc.dim(`  (POST ${cloud.url}/api/auth/login with {"login","password"} for a token)\n`));
+}
 
 const stats = setInterval(() => {
   const { valid, rejected } = monitor.counts;
-  const quiet = args.all ? '' : `, ${quietSince} frames/readings not shown`;
-  console.log(pc.dim(`— ${valid} valid messages, ${rejected} rejected so far${quiet}`));
-  quietSince = 0;
+  const hidden = args.all ? '' : `, ${quiet} frames/readings not shown`;
+  console.log(pc.dim(`— ${valid} valid messages, ${rejected} rejected so far${hidden}`));
+  quiet = 0;
 }, 10_000);
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  console.log(pc.dim(`\n${signal}: stopping the estate…`));
+  console.log(pc.dim(`\n${signal}: stopping…`));
   clearInterval(stats);
   await fleet.stop();
   await gateway.stop();
   await pipeline.close();
   monitor.stop();
-  await local.close();
+  await broker.close();
+  await cloud?.close();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+async function registerFleet(s: FleetSpec, dir: FileDeviceDirectory): Promise<FleetSpec> {
+  const out: FleetSpec['devices'] = [];
+  for (const d of s.devices) {
+    dir.remove(d.id);
+    out.push({ ...d, username: d.id, password: await dir.addDevice(d.id, d.kind) });
+  }
+  return { ...s, devices: out };
+}

@@ -81,7 +81,8 @@ export abstract class Device extends EventEmitter<DeviceEventMap> {
     this.byTopic = new Map([...this.inbound].map(([name, handle]) => [this.topic(name), handle]));
     const will = { topic: this.topic('devicePresence'), payload: encode('devicePresence', this.presence(false)) };
     const { url } = this.options.broker;
-    const opts = await clientOptions(this.options.broker, `${this.kind}-${this.id}`, will);
+    // the gateway broker requires clientId = username = device id (one device cannot take over another's session)
+    const opts = await clientOptions(this.options.broker, this.id, will);
     this.log('debug', `connecting to ${url}`);
     const { client, ready } = openClient(url, opts, (e, again) =>
       this.log(again ? 'debug' : 'warn', `broker ${url}: ${e.message}`),

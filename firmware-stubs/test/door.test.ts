@@ -229,7 +229,7 @@ describe('door', () => {
     expect(door.state.relay).toBe('unlocked');
     const lost = new Promise<void>((r) => door.once('disconnected', () => r()));
     const back = new Promise<void>((r) => door.once('connected', () => r()));
-    cutLink(b, `door-${door.id}`);
+    cutLink(b, door.id);
     await lost;
     expect(door.state).toMatchObject({ relay: 'locked', held: false });
     await wire.waitFor('devicePresence', (p) => !p.online, door.id);

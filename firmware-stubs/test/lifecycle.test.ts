@@ -97,7 +97,7 @@ describe('device lifecycle', () => {
     await leak.start();
     const lost = new Promise<void>((resolve) => leak.once('disconnected', () => resolve()));
     own.server.close(); // no more connections...
-    cutLink(own, 'leak-life-4'); // ...and the current one is gone
+    cutLink(own, 'life-4'); // ...and the current one is gone
     await lost;
     void leak.leak(true).catch(() => {}); // QoS 1, queued while offline: never acknowledged
     const t0 = Date.now();
@@ -113,8 +113,8 @@ describe('device lifecycle', () => {
     await Promise.all([reader.start(), ble.start()]);
     const lost = Promise.all([reader, ble].map((d) => new Promise<void>((r) => d.once('disconnected', () => r()))));
     own.server.close();
-    cutLink(own, 'reader-life-5');
-    cutLink(own, 'ble-life-6');
+    cutLink(own, 'life-5');
+    cutLink(own, 'life-6');
     await lost;
     const { privateKey } = generateKeyPairSync('ed25519');
     await expect(reader.enterPin('1234')).rejects.toThrow(/no reader feedback/);

@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gateway, type LocalBroker, pinHash, startLocalBroker } from '@estate/edge';
+import { Gateway, type GatewayOptions, type LocalBroker, pinHash, startLocalBroker } from '@estate/edge';
 import { exportRawPublicKey, type PassClaims, type Signer, signToken } from '@estate/protocols';
 
 export const ESTATE = 'sunrise';
