@@ -1,25 +1,11 @@
 import type { ChargerCommand, ChargerEvent, ChargerMeter, ChargerState } from '@estate/protocols';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Charger, type ChargerOptions } from '../src/index.js';
-import { aHeader, ManualClock, startBroker, type TestBroker, Wire } from './helpers.js';
+import { aHeader, deviceSuite, ManualClock } from './helpers.js';
 
-let b: TestBroker;
-let wire: Wire;
-const running: Charger[] = [];
+const suite = deviceSuite<Charger>();
+const { running } = suite;
 let n = 0;
-
-beforeAll(async () => {
-  b = await startBroker();
-  wire = await Wire.connect(b.url);
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((d) => d.stop()));
-  expect(wire.invalid).toEqual([]);
-});
-afterAll(async () => {
-  await wire.close();
-  await b.close();
-});
 
 type Body = ChargerCommand extends infer C
   ? C extends unknown
@@ -31,7 +17,7 @@ async function aCharger(options: Partial<ChargerOptions> = {}) {
   const clock = new ManualClock();
   const charger = new Charger({
     id: `ev-${++n}`,
-    broker: { url: b.url },
+    broker: { url: suite.b.url },
     clock,
     startSeq: 0,
     maxPowerW: 7_400,
@@ -43,13 +29,13 @@ async function aCharger(options: Partial<ChargerOptions> = {}) {
   const id = charger.id;
   const command = async (body: Body) => {
     const cmd = { ...aHeader(clock), ...body } as ChargerCommand;
-    await wire.send('chargerCommand', { deviceId: id }, cmd);
-    return wire.waitFor('chargerAck', (a) => a.cmdId === cmd.cmdId, id);
+    await suite.wire.send('chargerCommand', { deviceId: id }, cmd);
+    return suite.wire.waitFor('chargerAck', (a) => a.cmdId === cmd.cmdId, id);
   };
   const event = <T extends ChargerEvent['type']>(type: T) =>
-    wire.waitFor('chargerEvent', (e) => e.type === type, id) as Promise<Extract<ChargerEvent, { type: T }>>;
-  const meter = (where: (m: ChargerMeter) => boolean) => wire.waitFor('chargerMeter', where, id);
-  const state = (where: (s: ChargerState) => boolean) => wire.waitFor('chargerState', where, id);
+    suite.wire.waitFor('chargerEvent', (e) => e.type === type, id) as Promise<Extract<ChargerEvent, { type: T }>>;
+  const meter = (where: (m: ChargerMeter) => boolean) => suite.wire.waitFor('chargerMeter', where, id);
+  const state = (where: (s: ChargerState) => boolean) => suite.wire.waitFor('chargerState', where, id);
   return { charger, clock, command, event, meter, state };
 }
 
@@ -76,12 +62,12 @@ describe('charger', () => {
     clock.advance(30 * 60_000); // 30 meter ticks at 7.4 kW
     const half = await meter((m) => m.energyWh === 1_000 + 3_700);
     expect(half).toMatchObject({ sessionId: 's-2', powerW: 7_400, voltageV: 230, currentA: 32.2 });
-    expect(wire.all('chargerMeter', charger.id)).toHaveLength(31);
+    expect(suite.wire.all('chargerMeter', charger.id)).toHaveLength(31);
     expect((await command({ action: 'set_power_limit', powerLimitW: 3_680 })).result).toBe('done');
     clock.advance(60 * 60_000);
     const limited = await meter((m) => m.energyWh === 1_000 + 3_700 + 3_680);
     expect(limited).toMatchObject({ powerW: 3_680, currentA: 16 });
-    const registers = wire.all('chargerMeter', charger.id).map((m) => m.energyWh);
+    const registers = suite.wire.all('chargerMeter', charger.id).map((m) => m.energyWh);
     expect(registers).toEqual([...registers].sort((x, y) => x - y));
     expect((await command({ action: 'stop', sessionId: 's-2' })).result).toBe('done');
     expect(await event('session_stopped')).toMatchObject({ meterStopWh: 8_380, energyWh: 7_380 });

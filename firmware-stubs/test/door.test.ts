@@ -1,51 +1,39 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Door, type DoorOptions } from '../src/index.js';
-import { aHeader, cutLink, ManualClock, settle, startBroker, type TestBroker, Wire } from './helpers.js';
+import { aHeader, cutLink, deviceSuite, ManualClock, settle, Wire } from './helpers.js';
 
-let b: TestBroker;
-let wire: Wire;
-const running: Door[] = [];
+// Every message any test provoked must be a valid contract message (checked after each test).
+const suite = deviceSuite<Door>();
+const { running } = suite;
 let n = 0;
-
-beforeAll(async () => {
-  b = await startBroker();
-  wire = await Wire.connect(b.url);
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((d) => d.stop()));
-  // Every message any test provoked must be a valid contract message.
-  expect(wire.invalid).toEqual([]);
-});
-afterAll(async () => {
-  await wire.close();
-  await b.close();
-});
 
 async function aDoor(options: Partial<DoorOptions> = {}) {
   const clock = new ManualClock();
-  const door = new Door({ id: `door-${++n}`, broker: { url: b.url }, clock, startSeq: 0, ...options });
+  const door = new Door({ id: `door-${++n}`, broker: { url: suite.b.url }, clock, startSeq: 0, ...options });
   running.push(door);
   await door.start();
-  const events = (type: string) => wire.all('doorEvent', door.id).filter((e) => e.type === type);
-  const stateOf = () => wire.all('doorState', door.id).at(-1);
-  const command = (body: Omit<Parameters<typeof wire.send<'doorCommand'>>[2], 'cmdId' | 'issuedAt' | 'expiresAt'>) => {
+  const events = (type: string) => suite.wire.all('doorEvent', door.id).filter((e) => e.type === type);
+  const stateOf = () => suite.wire.all('doorState', door.id).at(-1);
+  const command = (
+    body: Omit<Parameters<typeof suite.wire.send<'doorCommand'>>[2], 'cmdId' | 'issuedAt' | 'expiresAt'>,
+  ) => {
     const cmd = { ...aHeader(clock), ...body };
-    return { cmd, sent: wire.send('doorCommand', { deviceId: door.id }, cmd) };
+    return { cmd, sent: suite.wire.send('doorCommand', { deviceId: door.id }, cmd) };
   };
-  const ackOf = (cmdId: string) => wire.waitFor('doorAck', (a) => a.cmdId === cmdId, door.id);
-  const waitEvent = (type: string) => wire.waitFor('doorEvent', (e) => e.type === type, door.id);
+  const ackOf = (cmdId: string) => suite.wire.waitFor('doorAck', (a) => a.cmdId === cmdId, door.id);
+  const waitEvent = (type: string) => suite.wire.waitFor('doorEvent', (e) => e.type === type, door.id);
   return { door, clock, events, stateOf, command, ackOf, waitEvent };
 }
 
 describe('door', () => {
   it('publishes retained presence and a locked, closed state when it starts', async () => {
     const { door } = await aDoor();
-    const presence = await wire.waitFor('devicePresence', (p) => p.online, door.id);
+    const presence = await suite.wire.waitFor('devicePresence', (p) => p.online, door.id);
     expect(presence.online).toBe(true);
-    const state = await wire.waitFor('doorState', () => true, door.id);
+    const state = await suite.wire.waitFor('doorState', () => true, door.id);
     expect(state).toMatchObject({ relay: 'locked', contact: 'closed', mode: 'fail_secure', held: false });
     // Retained: a gateway that subscribes later still learns the state.
-    const late = await Wire.connect(b.url, `estate/v1/dev/door/${door.id}/#`);
+    const late = await Wire.connect(suite.b.url, `estate/v1/dev/door/${door.id}/#`);
     await late.waitFor('doorState', () => true, door.id);
     expect(late.seen.every((s) => s.retain)).toBe(true);
     expect(late.seen.map((s) => s.decoded.name).sort()).toEqual(['devicePresence', 'doorState']);
@@ -97,7 +85,7 @@ describe('door', () => {
     const { door, clock, events, ackOf } = await aDoor();
     const cmd = { ...aHeader(clock, 1_000), action: 'unlock' as const };
     clock.advance(5_000);
-    await wire.send('doorCommand', { deviceId: door.id }, cmd);
+    await suite.wire.send('doorCommand', { deviceId: door.id }, cmd);
     const ack = await ackOf(cmd.cmdId);
     expect(ack).toMatchObject({ result: 'refused', reason: 'expired' });
     await settle();
@@ -113,9 +101,9 @@ describe('door', () => {
   ])('refuses %s with an unidentified ack and keeps running', async (_, payload, reason) => {
     const { door, events, command, ackOf } = await aDoor();
     const rejected = new Promise((resolve) => door.once('rejected', resolve));
-    await wire.sendRaw(`estate/v1/dev/door/${door.id}/cmd`, payload());
+    await suite.wire.sendRaw(`estate/v1/dev/door/${door.id}/cmd`, payload());
     await rejected;
-    const ack = await wire.waitFor('doorAck', (a) => a.reason === reason, door.id);
+    const ack = await suite.wire.waitFor('doorAck', (a) => a.reason === reason, door.id);
     expect(ack).toMatchObject({ cmdId: 'unidentified', result: 'refused' });
     expect(events('relay_unlocked')).toHaveLength(0);
     // Still alive: the next valid command works.
@@ -126,24 +114,26 @@ describe('door', () => {
     const { door, clock, events } = await aDoor();
     const rejected = new Promise<{ error: { code: string; field: string } }>((r) => door.once('rejected', r));
     const bad = { ...aHeader(clock), action: 'open_sesame' };
-    await wire.sendRaw(`estate/v1/dev/door/${door.id}/cmd`, JSON.stringify(bad));
-    const ack = await wire.waitFor('doorAck', (a) => a.cmdId === bad.cmdId, door.id);
+    await suite.wire.sendRaw(`estate/v1/dev/door/${door.id}/cmd`, JSON.stringify(bad));
+    const ack = await suite.wire.waitFor('doorAck', (a) => a.cmdId === bad.cmdId, door.id);
     expect(ack).toMatchObject({ result: 'refused', reason: 'schema' });
     expect((await rejected).error).toMatchObject({ code: 'SCHEMA', field: '/action' });
     const extra = { ...aHeader(clock), action: 'unlock', pulseMs: 1_000, colour: 'red' };
-    await wire.sendRaw(`estate/v1/dev/door/${door.id}/cmd`, JSON.stringify(extra));
-    expect(await wire.waitFor('doorAck', (a) => a.cmdId === extra.cmdId, door.id)).toMatchObject({ reason: 'schema' });
+    await suite.wire.sendRaw(`estate/v1/dev/door/${door.id}/cmd`, JSON.stringify(extra));
+    expect(await suite.wire.waitFor('doorAck', (a) => a.cmdId === extra.cmdId, door.id)).toMatchObject({
+      reason: 'schema',
+    });
     expect(events('relay_unlocked')).toHaveLength(0);
   });
 
   it('answers a redelivered command again without acting twice', async () => {
     const { door, clock, events, ackOf } = await aDoor();
     const cmd = { ...aHeader(clock), action: 'unlock' as const };
-    await wire.send('doorCommand', { deviceId: door.id }, cmd);
-    await wire.send('doorCommand', { deviceId: door.id }, cmd);
+    await suite.wire.send('doorCommand', { deviceId: door.id }, cmd);
+    await suite.wire.send('doorCommand', { deviceId: door.id }, cmd);
     await ackOf(cmd.cmdId);
     await settle();
-    expect(wire.all('doorAck', door.id).filter((a) => a.cmdId === cmd.cmdId)).toHaveLength(2);
+    expect(suite.wire.all('doorAck', door.id).filter((a) => a.cmdId === cmd.cmdId)).toHaveLength(2);
     expect(events('relay_unlocked')).toHaveLength(1);
   });
 
@@ -153,7 +143,7 @@ describe('door', () => {
     await door.close();
     await waitEvent('closed');
     // In order: the forced opening, then the close.
-    expect(wire.all('doorEvent', door.id).map((e) => e.type)).toEqual(['opened', 'forced', 'closed']);
+    expect(suite.wire.all('doorEvent', door.id).map((e) => e.type)).toEqual(['opened', 'forced', 'closed']);
     expect(events('forced')).toHaveLength(1);
   });
 
@@ -216,7 +206,7 @@ describe('door', () => {
     await door.tamper(true);
     await door.tamper(false);
     await waitEvent('tamper_cleared');
-    await wire.waitFor('doorState', (s) => !s.tamper && s.ts > 0, door.id);
+    await suite.wire.waitFor('doorState', (s) => !s.tamper && s.ts > 0, door.id);
     expect(events('tamper')).toHaveLength(1);
     expect(events('tamper_cleared')).toHaveLength(1);
     expect(stateOf()?.tamper).toBe(false);
@@ -229,12 +219,12 @@ describe('door', () => {
     expect(door.state.relay).toBe('unlocked');
     const lost = new Promise<void>((r) => door.once('disconnected', () => r()));
     const back = new Promise<void>((r) => door.once('connected', () => r()));
-    cutLink(b, door.id);
+    cutLink(suite.b, door.id);
     await lost;
     expect(door.state).toMatchObject({ relay: 'locked', held: false });
-    await wire.waitFor('devicePresence', (p) => !p.online, door.id);
+    await suite.wire.waitFor('devicePresence', (p) => !p.online, door.id);
     await back;
-    await wire.waitFor('doorState', (s) => s.relay === 'locked' && !s.held, door.id);
+    await suite.wire.waitFor('doorState', (s) => s.relay === 'locked' && !s.held, door.id);
     // The relock happened offline; its event (QoS 1) is delivered once the link is back.
     await waitEvent('relay_locked');
     expect(events('relay_unlocked')).toHaveLength(1);
@@ -244,7 +234,7 @@ describe('door', () => {
     const { door, command, ackOf } = await aDoor();
     await ackOf(command({ action: 'unlock', pulseMs: 60_000 }).cmd.cmdId);
     await door.stop();
-    await wire.waitFor('devicePresence', (p) => !p.online, door.id);
+    await suite.wire.waitFor('devicePresence', (p) => !p.online, door.id);
     await door.start();
     expect(door.state.relay).toBe('locked');
   });

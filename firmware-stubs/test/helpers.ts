@@ -12,6 +12,7 @@ import {
 } from '@estate/protocols';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Clock } from '../src/clock.js';
 
 export interface TestBroker {
@@ -227,4 +228,37 @@ export function aJpeg(width: number, height: number): Buffer {
     ...scan,
     ...[0xff, 0xd9],
   ]);
+}
+
+/**
+ * The hooks every device suite needs: a broker and a validating wire watcher per file, the devices a
+ * test started stopped after it, and no invalid message allowed on the wire.
+ */
+export function deviceSuite<D extends { stop(): Promise<void> }>() {
+  let broker: TestBroker | undefined;
+  let watcher: Wire | undefined;
+  const suite = {
+    running: [] as D[],
+    get b(): TestBroker {
+      if (!broker) throw new Error('deviceSuite: broker not started yet');
+      return broker;
+    },
+    get wire(): Wire {
+      if (!watcher) throw new Error('deviceSuite: wire not connected yet');
+      return watcher;
+    },
+  };
+  beforeAll(async () => {
+    broker = await startBroker();
+    watcher = await Wire.connect(broker.url);
+  });
+  afterEach(async () => {
+    await Promise.all(suite.running.splice(0).map((d) => d.stop()));
+    expect(suite.wire.invalid).toEqual([]);
+  });
+  afterAll(async () => {
+    await watcher?.close();
+    await broker?.close();
+  });
+  return suite;
 }

@@ -1,25 +1,11 @@
 import { generateKeyPairSync, type KeyObject, randomBytes, verify } from 'node:crypto';
 import { type BleChallenge, bleChallengeSigningInput, ProtocolError } from '@estate/protocols';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BleReader, type Phone, Reader } from '../src/index.js';
-import { ManualClock, startBroker, type TestBroker, Wire } from './helpers.js';
+import { deviceSuite, ManualClock, Wire } from './helpers.js';
 
-let b: TestBroker;
-let wire: Wire;
-const running: Array<BleReader | Reader> = [];
-
-beforeAll(async () => {
-  b = await startBroker();
-  wire = await Wire.connect(b.url);
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((d) => d.stop()));
-  expect(wire.invalid).toEqual([]);
-});
-afterAll(async () => {
-  await wire.close();
-  await b.close();
-});
+const suite = deviceSuite<BleReader | Reader>();
+const { running } = suite;
 
 const aPhone = (credential: string): Phone & { publicKey: KeyObject } => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -31,7 +17,7 @@ const aPhone = (credential: string): Phone & { publicKey: KeyObject } => {
  * nonce per hello, and the phone's Ed25519 signature checked with node crypto.
  */
 async function aBleGateway(keys: Map<string, KeyObject>, opts: { silent?: boolean } = {}) {
-  const gw = await Wire.connect(b.url, 'estate/v1/dev/ble/+/+');
+  const gw = await Wire.connect(suite.b.url, 'estate/v1/dev/ble/+/+');
   const challenges = new Map<string, BleChallenge>();
   const credentials = new Map<string, string>();
   const verified: boolean[] = [];
@@ -83,11 +69,11 @@ describe('BLE reader', () => {
   it('runs hello → challenge → signed response → result, and the gateway verifies the signature', async () => {
     const alice = aPhone('alice.key.1');
     const { gw, verified } = await aBleGateway(new Map([[alice.credential, alice.publicKey]]));
-    const reader = await start(new BleReader({ id: 'ble-1', broker: { url: b.url } }));
+    const reader = await start(new BleReader({ id: 'ble-1', broker: { url: suite.b.url } }));
     const result = await reader.present(alice);
     expect(result).toMatchObject({ granted: true, reason: 'ok' });
     expect(verified).toEqual([true]);
-    const hello = wire.all('bleHello', 'ble-1')[0];
+    const hello = suite.wire.all('bleHello', 'ble-1')[0];
     expect(hello).toMatchObject({ credential: 'alice.key.1', rssi: -60, session: result.session });
     await gw.close();
   });
@@ -95,7 +81,7 @@ describe('BLE reader', () => {
   it('is denied when the phone signs with a key other than the one its credential binds', async () => {
     const alice = aPhone('alice.key.2');
     const { gw, verified } = await aBleGateway(new Map([[alice.credential, alice.publicKey]]));
-    const reader = await start(new BleReader({ id: 'ble-2', broker: { url: b.url } }));
+    const reader = await start(new BleReader({ id: 'ble-2', broker: { url: suite.b.url } }));
     const thief = { credential: alice.credential, privateKey: aPhone('x').privateKey };
     expect(await reader.present(thief)).toMatchObject({ granted: false, reason: 'bad_signature' });
     expect(verified).toEqual([false]);
@@ -104,17 +90,17 @@ describe('BLE reader', () => {
 
   it('takes a result without a challenge when the gateway refuses the credential outright', async () => {
     const { gw } = await aBleGateway(new Map());
-    const reader = await start(new BleReader({ id: 'ble-3', broker: { url: b.url } }));
+    const reader = await start(new BleReader({ id: 'ble-3', broker: { url: suite.b.url } }));
     expect(await reader.present(aPhone('nobody.key'))).toMatchObject({ granted: false, reason: 'unknown_key' });
-    expect(wire.all('bleResponse', 'ble-3')).toEqual([]);
+    expect(suite.wire.all('bleResponse', 'ble-3')).toEqual([]);
     await gw.close();
   });
 
   it('rejects when no gateway answers in time', async () => {
     const clock = new ManualClock();
-    const reader = await start(new BleReader({ id: 'ble-4', broker: { url: b.url }, clock, timeoutMs: 4_000 }));
+    const reader = await start(new BleReader({ id: 'ble-4', broker: { url: suite.b.url }, clock, timeoutMs: 4_000 }));
     const attempt = reader.present(aPhone('alice.key.3'));
-    await wire.waitFor('bleHello', () => true, 'ble-4');
+    await suite.wire.waitFor('bleHello', () => true, 'ble-4');
     clock.advance(4_000);
     await expect(attempt).rejects.toThrow(/within 4000 ms/);
   });
@@ -123,7 +109,7 @@ describe('BLE reader', () => {
 describe('keypad / QR reader', () => {
   /** Grants PIN 1234 and any QR starting with "ok", echoing the input's seq. */
   async function aReaderGateway() {
-    const gw = await Wire.connect(b.url, 'estate/v1/dev/reader/+/input');
+    const gw = await Wire.connect(suite.b.url, 'estate/v1/dev/reader/+/input');
     gw.client.on('message', (topic) => {
       const d = gw.seen.at(-1)?.decoded;
       if (d?.name !== 'readerInput') return;
@@ -136,8 +122,10 @@ describe('keypad / QR reader', () => {
 
   it('publishes its capabilities and resolves each input with the feedback for its seq', async () => {
     const gw = await aReaderGateway();
-    const reader = await start(new Reader({ id: 'reader-1', broker: { url: b.url }, startSeq: 100 }));
-    expect(await wire.waitFor('readerState', () => true, 'reader-1')).toMatchObject({ capabilities: ['qr', 'pin'] });
+    const reader = await start(new Reader({ id: 'reader-1', broker: { url: suite.b.url }, startSeq: 100 }));
+    expect(await suite.wire.waitFor('readerState', () => true, 'reader-1')).toMatchObject({
+      capabilities: ['qr', 'pin'],
+    });
     const [pin, qr, wrong] = await Promise.all([
       reader.enterPin('1234'),
       reader.scanQr('ok.visitor.pass'),
@@ -146,12 +134,12 @@ describe('keypad / QR reader', () => {
     expect(pin).toMatchObject({ seq: 100, granted: true });
     expect(qr).toMatchObject({ seq: 101, granted: true });
     expect(wrong).toMatchObject({ seq: 102, granted: false, reason: 'unknown' });
-    expect(wire.all('readerInput', 'reader-1').map((i) => i.seq)).toEqual([100, 101, 102]);
+    expect(suite.wire.all('readerInput', 'reader-1').map((i) => i.seq)).toEqual([100, 101, 102]);
     await gw.close();
   });
 
   it('refuses to send an input the contract forbids, with the protocol error', async () => {
-    const reader = await start(new Reader({ id: 'reader-2', broker: { url: b.url } }));
+    const reader = await start(new Reader({ id: 'reader-2', broker: { url: suite.b.url } }));
     await expect(reader.enterPin('12')).rejects.toBeInstanceOf(ProtocolError);
     await expect(reader.scanQr('not a token!')).rejects.toThrow(/\/value/);
   });
@@ -159,10 +147,10 @@ describe('keypad / QR reader', () => {
   it('rejects when no feedback comes, and refuses a method it lacks', async () => {
     const clock = new ManualClock();
     const reader = await start(
-      new Reader({ id: 'reader-3', broker: { url: b.url }, clock, capabilities: ['pin'], timeoutMs: 2_000 }),
+      new Reader({ id: 'reader-3', broker: { url: suite.b.url }, clock, capabilities: ['pin'], timeoutMs: 2_000 }),
     );
     const attempt = reader.enterPin('1234');
-    await wire.waitFor('readerInput', () => true, 'reader-3');
+    await suite.wire.waitFor('readerInput', () => true, 'reader-3');
     clock.advance(2_000);
     await expect(attempt).rejects.toThrow(/no reader feedback/);
     await expect(reader.scanQr('ok')).rejects.toThrow(/no qr capability/);

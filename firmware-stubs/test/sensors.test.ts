@@ -1,23 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClimateSensor, EnergyMeter, LeakSensor } from '../src/index.js';
-import { ManualClock, startBroker, type TestBroker, Wire } from './helpers.js';
+import { deviceSuite, ManualClock } from './helpers.js';
 
-let b: TestBroker;
-let wire: Wire;
-const running: Array<LeakSensor | ClimateSensor | EnergyMeter> = [];
-
-beforeAll(async () => {
-  b = await startBroker();
-  wire = await Wire.connect(b.url);
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((d) => d.stop()));
-  expect(wire.invalid).toEqual([]);
-});
-afterAll(async () => {
-  await wire.close();
-  await b.close();
-});
+const suite = deviceSuite<LeakSensor | ClimateSensor | EnergyMeter>();
+const { running } = suite;
 
 /** A seeded generator (mulberry32) so the walks are the same on every run. */
 function seeded(seed: number): () => number {
@@ -39,30 +25,30 @@ async function start<T extends LeakSensor | ClimateSensor | EnergyMeter>(sensor:
 describe('sensors', () => {
   it('leak: reports on connect and every interval, and raises leak and battery edges', async () => {
     const clock = new ManualClock();
-    const leak = await start(new LeakSensor({ id: 'leak-1', broker: { url: b.url }, clock, intervalMs: 30_000 }));
+    const leak = await start(new LeakSensor({ id: 'leak-1', broker: { url: suite.b.url }, clock, intervalMs: 30_000 }));
     clock.advance(90_000);
-    expect(await wire.atLeast(4, 'leakTelemetry', 'leak-1')).toHaveLength(4);
+    expect(await suite.wire.atLeast(4, 'leakTelemetry', 'leak-1')).toHaveLength(4);
     await leak.leak(true);
     await leak.leak(true); // no second edge while still wet
     await leak.leak(false);
     await leak.setBattery(12);
-    await wire.atLeast(3, 'leakEvent', 'leak-1');
-    await wire.waitFor('leakTelemetry', (t) => t.batteryPct === 12, 'leak-1');
-    expect(wire.all('leakEvent', 'leak-1').map((e) => e.type)).toEqual([
+    await suite.wire.atLeast(3, 'leakEvent', 'leak-1');
+    await suite.wire.waitFor('leakTelemetry', (t) => t.batteryPct === 12, 'leak-1');
+    expect(suite.wire.all('leakEvent', 'leak-1').map((e) => e.type)).toEqual([
       'leak_detected',
       'leak_cleared',
       'battery_low',
     ]);
-    expect(wire.all('leakTelemetry', 'leak-1').at(-1)).toMatchObject({ leak: false, batteryPct: 12 });
+    expect(suite.wire.all('leakTelemetry', 'leak-1').at(-1)).toMatchObject({ leak: false, batteryPct: 12 });
   });
 
   it('climate: temperature and humidity drift plausibly and stay in bounds', async () => {
     const clock = new ManualClock();
     const climate = await start(
-      new ClimateSensor({ id: 'climate-1', broker: { url: b.url }, clock, temperatureC: 22, random: seeded(7) }),
+      new ClimateSensor({ id: 'climate-1', broker: { url: suite.b.url }, clock, temperatureC: 22, random: seeded(7) }),
     );
     for (let i = 0; i < 300; i++) await climate.report();
-    const readings = await wire.atLeast(301, 'climateTelemetry', 'climate-1');
+    const readings = await suite.wire.atLeast(301, 'climateTelemetry', 'climate-1');
     const steps = readings.slice(1).map((r, i) => Math.abs(r.temperatureC - (readings[i]?.temperatureC ?? 0)));
     expect(Math.max(...steps)).toBeLessThanOrEqual(0.8);
     expect(readings.every((r) => r.temperatureC >= 14 && r.temperatureC <= 30)).toBe(true);
@@ -75,7 +61,7 @@ describe('sensors', () => {
     const meter = await start(
       new EnergyMeter({
         id: 'meter-1',
-        broker: { url: b.url },
+        broker: { url: suite.b.url },
         clock,
         intervalMs: 60_000,
         powerW: 3_000,
@@ -84,7 +70,7 @@ describe('sensors', () => {
       }),
     );
     clock.advance(60 * 60_000);
-    const readings = await wire.atLeast(61, 'energyTelemetry', 'meter-1');
+    const readings = await suite.wire.atLeast(61, 'energyTelemetry', 'meter-1');
     expect(readings).toHaveLength(61);
     const registers = readings.map((r) => r.energyWh);
     expect(registers).toEqual([...registers].sort((x, y) => x - y));
