@@ -25,3 +25,4 @@ export { type Backlog, EventLog, type NewEvent } from './log/event-log.js';
 export { formatMessage, formatRejection, summarise, type Tone } from './monitor/format.js';
 export { type Rejection, WireMonitor } from './monitor/wire-monitor.js';
 export type { ApplyResult, Delta } from './state/section-store.js';
+export { Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';

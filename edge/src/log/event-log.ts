@@ -38,6 +38,7 @@ export class EventLog {
   readonly #ack: Database.Statement<[number]>;
   readonly #backlog: Database.Statement<[], { events: number; bytes: number | null; oldest: number | null }>;
   #seq: number;
+  readonly #listeners = new Set<(seq: number) => void>();
 
   /** A file path (opened in WAL mode) or a database the gateway already opened with openGatewayDb. */
   constructor(target: string | Database.Database) {
@@ -79,7 +80,14 @@ export class EventLog {
       this.#db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'").run(seq);
     })();
     this.#seq = seq;
+    for (const fn of this.#listeners) fn(seq);
     return full;
+  }
+
+  /** Called after each committed append (the uplink wakes up on it). Returns an unsubscribe function. */
+  onAppend(fn: (seq: number) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   get lastSeq(): number {
