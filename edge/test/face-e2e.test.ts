@@ -61,7 +61,7 @@ describe('walk-through face access', () => {
     await pipeline.close();
   });
 
-  /** Publishes frames and waits until the face service has dealt with all of them. */
+  /** Publishes frames one by one and waits until the face service has decided on each. */
   async function show(...frames: Buffer[]) {
     const faces = gw.parts.faces;
     if (!faces) throw new Error('no face service');
@@ -80,15 +80,23 @@ describe('walk-through face access', () => {
           data: f,
         }),
       );
-      while (faces.stats.frames === before) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 150)); // analysis ≈ 30 ms; leave room on a loaded box
+      await until(() => faces.stats.frames > before && faces.pending === 0);
     }
+    await new Promise((r) => setTimeout(r, 100)); // a relay command still crossing the broker
   }
+  const until = async (cond: () => boolean) => {
+    const end = Date.now() + 10_000;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error('face service did not settle');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
   const decisions = () => gw.parts.log.read(0, 100_000).filter((e) => e.type === 'access_decision');
   const last = () => decisions().at(-1);
 
   it('opens for an enrolled resident walking up (two live frames), with the score in the log', async () => {
     await show(photo('franck', 2), photo('franck', 3));
+    await until(() => commands.length > 0);
     expect(commands).toEqual(['unlock']);
     expect(last()).toMatchObject({ method: 'face', granted: true, personId: 'p-alice' });
     const score = (last() as { score?: number }).score ?? 0;

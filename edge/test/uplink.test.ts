@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventLog, type LocalBroker, startLocalBroker, Uplink } from '@estate/edge';
+import { EventLog, startLocalBroker, Uplink } from '@estate/edge';
 import { decodeAs, encode, type GatewayEvent, topicFor } from '@estate/protocols';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -58,6 +58,11 @@ export class FaceService {
     this.#now = d.now ?? Date.now;
   }
 
+  /** Frames received but not yet decided on (being analysed or waiting): 0 when the service is idle. */
+  get pending(): number {
+    return this.#busy.size + this.#latest.size;
+  }
+
   async start(): Promise<void> {
     this.#unsubscribe = await this.d.bus.subscribe('cameraFrame', (frame, p) => this.#onFrame(p.deviceId, frame));
   }

@@ -1,4 +1,4 @@
-import { decodeAs, type EventAck, type EventBatch, encode, filterFor, routes, topicFor } from '@estate/protocols';
+import { decodeAs, type EventAck, type EventBatch, encode, filterFor, topicFor } from '@estate/protocols';
 import mqtt from 'mqtt';
 import type { EventLog } from '../log/event-log.js';
 
