@@ -8,12 +8,19 @@ import accounts from './modules/accounts/routes.js';
 import attachments from './modules/attachments/routes.js';
 import audit from './modules/audit/routes.js';
 import auth from './modules/auth/routes.js';
+import billing from './modules/billing/routes.js';
 import consents from './modules/consents/routes.js';
 import estates from './modules/estates/routes.js';
+import events from './modules/events/routes.js';
+import faq from './modules/faq/routes.js';
 import health from './modules/health/routes.js';
+import messages from './modules/messages/routes.js';
+import notices from './modules/notices/routes.js';
+import notifications from './modules/notifications/routes.js';
 import owners from './modules/owners/routes.js';
 import privacy from './modules/privacy/routes.js';
 import renovations from './modules/renovations/routes.js';
+import repairs from './modules/repairs/routes.js';
 import vehicles from './modules/vehicles/routes.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
@@ -66,6 +73,13 @@ export async function buildApp(deps: CloudDeps, options: BuildAppOptions = {}): 
         consents,
         privacy,
         audit,
+        billing,
+        repairs,
+        notices,
+        events,
+        messages,
+        faq,
+        notifications,
       ]) {
         await api.register(module);
       }

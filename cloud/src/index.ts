@@ -12,6 +12,7 @@ export { migrate, readMigrations } from './db/migrate.js';
 export { openDeps } from './deps.js';
 export { verifyAuditChain } from './modules/audit/verify.js';
 export { hasConsent } from './modules/consents/service.js';
+export { type Candidate, chooseTechnician, type DispatchInput } from './modules/repairs/dispatch.js';
 export { generateDemo } from './seed/generator.js';
 export { type DemoLogin, seedDemo } from './seed/seed.js';
 export { type RunningCloud, type StartOptions, startCloud } from './start.js';

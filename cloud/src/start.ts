@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import { type CloudConfig, loadConfig } from './config.js';
 import type { CloudDeps } from './core/deps.js';
 import { openDeps } from './deps.js';
+import { seedCommunityDemo } from './seed/community.js';
 import type { GenOptions } from './seed/generator.js';
 import { type DemoLogin, isEmpty, seedDemo } from './seed/seed.js';
 
@@ -77,6 +78,7 @@ async function demoLogins(deps: CloudDeps, seed: boolean | Partial<GenOptions>):
   const file = join(deps.config.dataDir, 'demo-logins.json');
   if (seed !== false && (await isEmpty(deps))) {
     const result = await seedDemo(deps, seed === true ? {} : seed);
+    if (result.estates[0]) await seedCommunityDemo(deps, result.estates[0].id);
     writeFileSync(file, `${JSON.stringify(result.logins, null, 2)}\n`, { mode: 0o600 });
     return result.logins;
   }

@@ -40,6 +40,28 @@ export const POLICY = {
   'account:create': ['admin', 'staff'],
   'account:update': ['admin'],
   'audit:read': ['admin'],
+  // — repairs & community —
+  'repair:submit': ['admin', 'staff', 'resident'],
+  'repair:read': ['admin', 'staff', 'technician', 'resident'],
+  'repair:dispatch': ['admin', 'staff'],
+  'repair:work': ['admin', 'staff', 'technician'],
+  'repair:cancel': ['admin', 'staff', 'resident'],
+  'repair:reopen': ['admin', 'staff', 'resident'],
+  'repair:rate': ['resident'],
+  'repair:complain': ['admin', 'staff', 'resident'],
+  'complaint:follow_up': ['admin', 'staff'],
+  'repair:stats': ['admin', 'staff'],
+  'technician:manage': ['admin', 'staff'],
+  'technician:locate': ['technician'],
+  'notice:publish': ['admin', 'staff'],
+  'notice:read': ALL,
+  'event:manage': ['admin', 'staff'],
+  'event:read': ALL,
+  'event:signup': ['resident'],
+  'comment:write': ['admin', 'staff', 'resident'],
+  'comment:moderate': ['admin', 'staff'],
+  'faq:manage': ['admin', 'staff'],
+  'faq:ask': ALL,
 } as const satisfies Record<string, readonly Role[]>;
 export type Action = keyof typeof POLICY;
 

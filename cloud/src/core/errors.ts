@@ -19,6 +19,15 @@ export const ERRORS = {
   BODY_TOO_LARGE: { status: 413, message: 'The body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  // — repairs & community —
+  ILLEGAL_TRANSITION: { status: 409, message: 'The order cannot move to that status from its current one' },
+  NOT_ASSIGNEE: { status: 403, message: 'The order is assigned to another technician' },
+  ALREADY_RATED: { status: 409, message: 'The order has already been rated' },
+  NO_TECHNICIAN: { status: 409, message: 'No technician is available for this order' },
+  EVENT_FULL: { status: 409, message: 'The event and its waiting list are full' },
+  SIGNUP_CLOSED: { status: 409, message: 'Sign-up for this event is not open' },
+  NOT_AN_IMAGE: { status: 415, message: 'The file is not a JPEG, PNG or WebP image' },
+  FILE_TOO_LARGE: { status: 413, message: 'The file is larger than allowed' },
   INTERNAL: { status: 500, message: 'Internal error' },
   NOT_READY: { status: 503, message: 'Not ready' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -5,6 +5,7 @@ import { type Json, toJson } from './canonical-json.js';
 export const TOPICS = {
   consentWithdrawn: 'consent.withdrawn',
   personErased: 'person.erased',
+  notificationRequested: 'notification.requested',
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 

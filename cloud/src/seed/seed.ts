@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Role } from '../core/authz.js';
 import type { CloudDeps } from '../core/deps.js';
 import { sealPerson } from '../core/personal-data.js';
+import { seedBilling } from '../modules/billing/seed.js';
 import { type GenOptions, generateDemo } from './generator.js';
 
 export interface DemoLogin {
@@ -28,9 +29,14 @@ export async function isEmpty(deps: Pick<CloudDeps, 'prisma'>): Promise<boolean>
   return (await deps.prisma.estate.count()) === 0;
 }
 
-export async function seedDemo(deps: SeedDeps, options: Partial<GenOptions> = {}): Promise<SeedResult> {
+/** `billing`: demo bills, payments and overdue households in the first estate; on by default for the full demo. */
+export async function seedDemo(
+  deps: SeedDeps,
+  options: Partial<GenOptions> & { billing?: boolean } = {},
+): Promise<SeedResult> {
   const { prisma } = deps;
-  const estates = generateDemo({ ...DEMO_DEFAULTS, ...options });
+  const { billing: _billing, ...gen } = options;
+  const estates = generateDemo({ ...DEMO_DEFAULTS, ...gen });
   let persons = 0;
   let households = 0;
   for (const e of estates) {
@@ -76,6 +82,10 @@ export async function seedDemo(deps: SeedDeps, options: Partial<GenOptions> = {}
     persons += e.households.reduce((n, h) => n + h.persons.length, 0);
   }
   const logins = await createDemoLogins(deps, estates[0]);
+  const first = estates[0];
+  if (first && (options.billing ?? options.estates === undefined)) {
+    await seedBilling(prisma, first.id, first.households[0]?.id);
+  }
   return { estates: estates.map(({ id, code, name }) => ({ id, code, name })), households, persons, logins };
 }
 

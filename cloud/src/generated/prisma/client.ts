@@ -111,3 +111,173 @@ export type OutboxEvent = Prisma.OutboxEventModel
  * 
  */
 export type AuditEntry = Prisma.AuditEntryModel
+/**
+ * Model BuildingPosition
+ * 
+ */
+export type BuildingPosition = Prisma.BuildingPositionModel
+/**
+ * Model Technician
+ * 
+ */
+export type Technician = Prisma.TechnicianModel
+/**
+ * Model RepairOrder
+ * 
+ */
+export type RepairOrder = Prisma.RepairOrderModel
+/**
+ * Model RepairTransition
+ * 
+ */
+export type RepairTransition = Prisma.RepairTransitionModel
+/**
+ * Model RepairAssignment
+ * 
+ */
+export type RepairAssignment = Prisma.RepairAssignmentModel
+/**
+ * Model RepairPhoto
+ * 
+ */
+export type RepairPhoto = Prisma.RepairPhotoModel
+/**
+ * Model RepairAlarmEvent
+ * 
+ */
+export type RepairAlarmEvent = Prisma.RepairAlarmEventModel
+/**
+ * Model RepairComplaint
+ * 
+ */
+export type RepairComplaint = Prisma.RepairComplaintModel
+/**
+ * Model Notice
+ * 
+ */
+export type Notice = Prisma.NoticeModel
+/**
+ * Model NoticeRead
+ * 
+ */
+export type NoticeRead = Prisma.NoticeReadModel
+/**
+ * Model CommunityEvent
+ * 
+ */
+export type CommunityEvent = Prisma.CommunityEventModel
+/**
+ * Model EventSignup
+ * 
+ */
+export type EventSignup = Prisma.EventSignupModel
+/**
+ * Model Comment
+ * 
+ */
+export type Comment = Prisma.CommentModel
+/**
+ * Model FaqEntry
+ * 
+ */
+export type FaqEntry = Prisma.FaqEntryModel
+/**
+ * Model NotificationDelivery
+ * 
+ */
+export type NotificationDelivery = Prisma.NotificationDeliveryModel
+/**
+ * Model BillingSettings
+ * 
+ */
+export type BillingSettings = Prisma.BillingSettingsModel
+/**
+ * Model BillingUnitType
+ * 
+ */
+export type BillingUnitType = Prisma.BillingUnitTypeModel
+/**
+ * Model FeeItem
+ * 
+ */
+export type FeeItem = Prisma.FeeItemModel
+/**
+ * Model BillingDiscount
+ * 
+ */
+export type BillingDiscount = Prisma.BillingDiscountModel
+/**
+ * Model BillingPeriod
+ * 
+ */
+export type BillingPeriod = Prisma.BillingPeriodModel
+/**
+ * Model BillRun
+ * 
+ */
+export type BillRun = Prisma.BillRunModel
+/**
+ * Model MeterReading
+ * 
+ */
+export type MeterReading = Prisma.MeterReadingModel
+/**
+ * Model BillingCharge
+ * 
+ */
+export type BillingCharge = Prisma.BillingChargeModel
+/**
+ * Model Bill
+ * 
+ */
+export type Bill = Prisma.BillModel
+/**
+ * Model BillItem
+ * 
+ */
+export type BillItem = Prisma.BillItemModel
+/**
+ * Model BillingAccount
+ * 
+ */
+export type BillingAccount = Prisma.BillingAccountModel
+/**
+ * Model PaymentOrder
+ * 
+ */
+export type PaymentOrder = Prisma.PaymentOrderModel
+/**
+ * Model Payment
+ * 
+ */
+export type Payment = Prisma.PaymentModel
+/**
+ * Model Refund
+ * 
+ */
+export type Refund = Prisma.RefundModel
+/**
+ * Model BillAllocation
+ * 
+ */
+export type BillAllocation = Prisma.BillAllocationModel
+/**
+ * Model PaymentNotification
+ * 
+ */
+export type PaymentNotification = Prisma.PaymentNotificationModel
+/**
+ * Model BillingReminder
+ * 
+ */
+export type BillingReminder = Prisma.BillingReminderModel
+/**
+ * Model BillingFollowUp
+ * 
+ */
+export type BillingFollowUp = Prisma.BillingFollowUpModel
+/**
+ * Model BillingContact
+ * 
+ */
+export type BillingContact = Prisma.BillingContactModel

@@ -410,7 +410,41 @@ export const ModelName = {
   Attachment: 'Attachment',
   Consent: 'Consent',
   OutboxEvent: 'OutboxEvent',
-  AuditEntry: 'AuditEntry'
+  AuditEntry: 'AuditEntry',
+  BuildingPosition: 'BuildingPosition',
+  Technician: 'Technician',
+  RepairOrder: 'RepairOrder',
+  RepairTransition: 'RepairTransition',
+  RepairAssignment: 'RepairAssignment',
+  RepairPhoto: 'RepairPhoto',
+  RepairAlarmEvent: 'RepairAlarmEvent',
+  RepairComplaint: 'RepairComplaint',
+  Notice: 'Notice',
+  NoticeRead: 'NoticeRead',
+  CommunityEvent: 'CommunityEvent',
+  EventSignup: 'EventSignup',
+  Comment: 'Comment',
+  FaqEntry: 'FaqEntry',
+  NotificationDelivery: 'NotificationDelivery',
+  BillingSettings: 'BillingSettings',
+  BillingUnitType: 'BillingUnitType',
+  FeeItem: 'FeeItem',
+  BillingDiscount: 'BillingDiscount',
+  BillingPeriod: 'BillingPeriod',
+  BillRun: 'BillRun',
+  MeterReading: 'MeterReading',
+  BillingCharge: 'BillingCharge',
+  Bill: 'Bill',
+  BillItem: 'BillItem',
+  BillingAccount: 'BillingAccount',
+  PaymentOrder: 'PaymentOrder',
+  Payment: 'Payment',
+  Refund: 'Refund',
+  BillAllocation: 'BillAllocation',
+  PaymentNotification: 'PaymentNotification',
+  BillingReminder: 'BillingReminder',
+  BillingFollowUp: 'BillingFollowUp',
+  BillingContact: 'BillingContact'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -426,7 +460,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry"
+    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1466,6 +1500,2522 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    BuildingPosition: {
+      payload: Prisma.$BuildingPositionPayload<ExtArgs>
+      fields: Prisma.BuildingPositionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BuildingPositionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BuildingPositionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>
+        }
+        findFirst: {
+          args: Prisma.BuildingPositionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BuildingPositionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>
+        }
+        findMany: {
+          args: Prisma.BuildingPositionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>[]
+        }
+        create: {
+          args: Prisma.BuildingPositionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>
+        }
+        createMany: {
+          args: Prisma.BuildingPositionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BuildingPositionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>[]
+        }
+        delete: {
+          args: Prisma.BuildingPositionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>
+        }
+        update: {
+          args: Prisma.BuildingPositionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>
+        }
+        deleteMany: {
+          args: Prisma.BuildingPositionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BuildingPositionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BuildingPositionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>[]
+        }
+        upsert: {
+          args: Prisma.BuildingPositionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BuildingPositionPayload>
+        }
+        aggregate: {
+          args: Prisma.BuildingPositionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBuildingPosition>
+        }
+        groupBy: {
+          args: Prisma.BuildingPositionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BuildingPositionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BuildingPositionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BuildingPositionCountAggregateOutputType> | number
+        }
+      }
+    }
+    Technician: {
+      payload: Prisma.$TechnicianPayload<ExtArgs>
+      fields: Prisma.TechnicianFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.TechnicianFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.TechnicianFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>
+        }
+        findFirst: {
+          args: Prisma.TechnicianFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.TechnicianFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>
+        }
+        findMany: {
+          args: Prisma.TechnicianFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>[]
+        }
+        create: {
+          args: Prisma.TechnicianCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>
+        }
+        createMany: {
+          args: Prisma.TechnicianCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.TechnicianCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>[]
+        }
+        delete: {
+          args: Prisma.TechnicianDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>
+        }
+        update: {
+          args: Prisma.TechnicianUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>
+        }
+        deleteMany: {
+          args: Prisma.TechnicianDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.TechnicianUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.TechnicianUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>[]
+        }
+        upsert: {
+          args: Prisma.TechnicianUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TechnicianPayload>
+        }
+        aggregate: {
+          args: Prisma.TechnicianAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateTechnician>
+        }
+        groupBy: {
+          args: Prisma.TechnicianGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TechnicianGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.TechnicianCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TechnicianCountAggregateOutputType> | number
+        }
+      }
+    }
+    RepairOrder: {
+      payload: Prisma.$RepairOrderPayload<ExtArgs>
+      fields: Prisma.RepairOrderFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RepairOrderFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RepairOrderFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>
+        }
+        findFirst: {
+          args: Prisma.RepairOrderFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RepairOrderFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>
+        }
+        findMany: {
+          args: Prisma.RepairOrderFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>[]
+        }
+        create: {
+          args: Prisma.RepairOrderCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>
+        }
+        createMany: {
+          args: Prisma.RepairOrderCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RepairOrderCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>[]
+        }
+        delete: {
+          args: Prisma.RepairOrderDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>
+        }
+        update: {
+          args: Prisma.RepairOrderUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>
+        }
+        deleteMany: {
+          args: Prisma.RepairOrderDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RepairOrderUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RepairOrderUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>[]
+        }
+        upsert: {
+          args: Prisma.RepairOrderUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairOrderPayload>
+        }
+        aggregate: {
+          args: Prisma.RepairOrderAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRepairOrder>
+        }
+        groupBy: {
+          args: Prisma.RepairOrderGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairOrderGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RepairOrderCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairOrderCountAggregateOutputType> | number
+        }
+      }
+    }
+    RepairTransition: {
+      payload: Prisma.$RepairTransitionPayload<ExtArgs>
+      fields: Prisma.RepairTransitionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RepairTransitionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RepairTransitionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>
+        }
+        findFirst: {
+          args: Prisma.RepairTransitionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RepairTransitionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>
+        }
+        findMany: {
+          args: Prisma.RepairTransitionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>[]
+        }
+        create: {
+          args: Prisma.RepairTransitionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>
+        }
+        createMany: {
+          args: Prisma.RepairTransitionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RepairTransitionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>[]
+        }
+        delete: {
+          args: Prisma.RepairTransitionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>
+        }
+        update: {
+          args: Prisma.RepairTransitionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>
+        }
+        deleteMany: {
+          args: Prisma.RepairTransitionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RepairTransitionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RepairTransitionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>[]
+        }
+        upsert: {
+          args: Prisma.RepairTransitionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairTransitionPayload>
+        }
+        aggregate: {
+          args: Prisma.RepairTransitionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRepairTransition>
+        }
+        groupBy: {
+          args: Prisma.RepairTransitionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairTransitionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RepairTransitionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairTransitionCountAggregateOutputType> | number
+        }
+      }
+    }
+    RepairAssignment: {
+      payload: Prisma.$RepairAssignmentPayload<ExtArgs>
+      fields: Prisma.RepairAssignmentFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RepairAssignmentFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RepairAssignmentFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>
+        }
+        findFirst: {
+          args: Prisma.RepairAssignmentFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RepairAssignmentFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>
+        }
+        findMany: {
+          args: Prisma.RepairAssignmentFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>[]
+        }
+        create: {
+          args: Prisma.RepairAssignmentCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>
+        }
+        createMany: {
+          args: Prisma.RepairAssignmentCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RepairAssignmentCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>[]
+        }
+        delete: {
+          args: Prisma.RepairAssignmentDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>
+        }
+        update: {
+          args: Prisma.RepairAssignmentUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>
+        }
+        deleteMany: {
+          args: Prisma.RepairAssignmentDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RepairAssignmentUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RepairAssignmentUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>[]
+        }
+        upsert: {
+          args: Prisma.RepairAssignmentUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAssignmentPayload>
+        }
+        aggregate: {
+          args: Prisma.RepairAssignmentAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRepairAssignment>
+        }
+        groupBy: {
+          args: Prisma.RepairAssignmentGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairAssignmentGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RepairAssignmentCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairAssignmentCountAggregateOutputType> | number
+        }
+      }
+    }
+    RepairPhoto: {
+      payload: Prisma.$RepairPhotoPayload<ExtArgs>
+      fields: Prisma.RepairPhotoFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RepairPhotoFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RepairPhotoFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>
+        }
+        findFirst: {
+          args: Prisma.RepairPhotoFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RepairPhotoFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>
+        }
+        findMany: {
+          args: Prisma.RepairPhotoFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>[]
+        }
+        create: {
+          args: Prisma.RepairPhotoCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>
+        }
+        createMany: {
+          args: Prisma.RepairPhotoCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RepairPhotoCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>[]
+        }
+        delete: {
+          args: Prisma.RepairPhotoDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>
+        }
+        update: {
+          args: Prisma.RepairPhotoUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>
+        }
+        deleteMany: {
+          args: Prisma.RepairPhotoDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RepairPhotoUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RepairPhotoUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>[]
+        }
+        upsert: {
+          args: Prisma.RepairPhotoUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairPhotoPayload>
+        }
+        aggregate: {
+          args: Prisma.RepairPhotoAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRepairPhoto>
+        }
+        groupBy: {
+          args: Prisma.RepairPhotoGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairPhotoGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RepairPhotoCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairPhotoCountAggregateOutputType> | number
+        }
+      }
+    }
+    RepairAlarmEvent: {
+      payload: Prisma.$RepairAlarmEventPayload<ExtArgs>
+      fields: Prisma.RepairAlarmEventFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RepairAlarmEventFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RepairAlarmEventFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>
+        }
+        findFirst: {
+          args: Prisma.RepairAlarmEventFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RepairAlarmEventFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>
+        }
+        findMany: {
+          args: Prisma.RepairAlarmEventFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>[]
+        }
+        create: {
+          args: Prisma.RepairAlarmEventCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>
+        }
+        createMany: {
+          args: Prisma.RepairAlarmEventCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RepairAlarmEventCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>[]
+        }
+        delete: {
+          args: Prisma.RepairAlarmEventDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>
+        }
+        update: {
+          args: Prisma.RepairAlarmEventUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>
+        }
+        deleteMany: {
+          args: Prisma.RepairAlarmEventDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RepairAlarmEventUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RepairAlarmEventUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>[]
+        }
+        upsert: {
+          args: Prisma.RepairAlarmEventUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairAlarmEventPayload>
+        }
+        aggregate: {
+          args: Prisma.RepairAlarmEventAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRepairAlarmEvent>
+        }
+        groupBy: {
+          args: Prisma.RepairAlarmEventGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairAlarmEventGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RepairAlarmEventCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairAlarmEventCountAggregateOutputType> | number
+        }
+      }
+    }
+    RepairComplaint: {
+      payload: Prisma.$RepairComplaintPayload<ExtArgs>
+      fields: Prisma.RepairComplaintFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RepairComplaintFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RepairComplaintFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>
+        }
+        findFirst: {
+          args: Prisma.RepairComplaintFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RepairComplaintFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>
+        }
+        findMany: {
+          args: Prisma.RepairComplaintFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>[]
+        }
+        create: {
+          args: Prisma.RepairComplaintCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>
+        }
+        createMany: {
+          args: Prisma.RepairComplaintCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RepairComplaintCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>[]
+        }
+        delete: {
+          args: Prisma.RepairComplaintDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>
+        }
+        update: {
+          args: Prisma.RepairComplaintUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>
+        }
+        deleteMany: {
+          args: Prisma.RepairComplaintDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RepairComplaintUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RepairComplaintUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>[]
+        }
+        upsert: {
+          args: Prisma.RepairComplaintUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RepairComplaintPayload>
+        }
+        aggregate: {
+          args: Prisma.RepairComplaintAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRepairComplaint>
+        }
+        groupBy: {
+          args: Prisma.RepairComplaintGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairComplaintGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RepairComplaintCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RepairComplaintCountAggregateOutputType> | number
+        }
+      }
+    }
+    Notice: {
+      payload: Prisma.$NoticePayload<ExtArgs>
+      fields: Prisma.NoticeFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.NoticeFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.NoticeFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>
+        }
+        findFirst: {
+          args: Prisma.NoticeFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.NoticeFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>
+        }
+        findMany: {
+          args: Prisma.NoticeFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>[]
+        }
+        create: {
+          args: Prisma.NoticeCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>
+        }
+        createMany: {
+          args: Prisma.NoticeCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.NoticeCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>[]
+        }
+        delete: {
+          args: Prisma.NoticeDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>
+        }
+        update: {
+          args: Prisma.NoticeUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>
+        }
+        deleteMany: {
+          args: Prisma.NoticeDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.NoticeUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.NoticeUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>[]
+        }
+        upsert: {
+          args: Prisma.NoticeUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticePayload>
+        }
+        aggregate: {
+          args: Prisma.NoticeAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateNotice>
+        }
+        groupBy: {
+          args: Prisma.NoticeGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NoticeGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.NoticeCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NoticeCountAggregateOutputType> | number
+        }
+      }
+    }
+    NoticeRead: {
+      payload: Prisma.$NoticeReadPayload<ExtArgs>
+      fields: Prisma.NoticeReadFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.NoticeReadFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.NoticeReadFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>
+        }
+        findFirst: {
+          args: Prisma.NoticeReadFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.NoticeReadFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>
+        }
+        findMany: {
+          args: Prisma.NoticeReadFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>[]
+        }
+        create: {
+          args: Prisma.NoticeReadCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>
+        }
+        createMany: {
+          args: Prisma.NoticeReadCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.NoticeReadCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>[]
+        }
+        delete: {
+          args: Prisma.NoticeReadDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>
+        }
+        update: {
+          args: Prisma.NoticeReadUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>
+        }
+        deleteMany: {
+          args: Prisma.NoticeReadDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.NoticeReadUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.NoticeReadUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>[]
+        }
+        upsert: {
+          args: Prisma.NoticeReadUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NoticeReadPayload>
+        }
+        aggregate: {
+          args: Prisma.NoticeReadAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateNoticeRead>
+        }
+        groupBy: {
+          args: Prisma.NoticeReadGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NoticeReadGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.NoticeReadCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NoticeReadCountAggregateOutputType> | number
+        }
+      }
+    }
+    CommunityEvent: {
+      payload: Prisma.$CommunityEventPayload<ExtArgs>
+      fields: Prisma.CommunityEventFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.CommunityEventFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.CommunityEventFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>
+        }
+        findFirst: {
+          args: Prisma.CommunityEventFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.CommunityEventFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>
+        }
+        findMany: {
+          args: Prisma.CommunityEventFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>[]
+        }
+        create: {
+          args: Prisma.CommunityEventCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>
+        }
+        createMany: {
+          args: Prisma.CommunityEventCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.CommunityEventCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>[]
+        }
+        delete: {
+          args: Prisma.CommunityEventDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>
+        }
+        update: {
+          args: Prisma.CommunityEventUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>
+        }
+        deleteMany: {
+          args: Prisma.CommunityEventDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.CommunityEventUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.CommunityEventUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>[]
+        }
+        upsert: {
+          args: Prisma.CommunityEventUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommunityEventPayload>
+        }
+        aggregate: {
+          args: Prisma.CommunityEventAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateCommunityEvent>
+        }
+        groupBy: {
+          args: Prisma.CommunityEventGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.CommunityEventGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.CommunityEventCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.CommunityEventCountAggregateOutputType> | number
+        }
+      }
+    }
+    EventSignup: {
+      payload: Prisma.$EventSignupPayload<ExtArgs>
+      fields: Prisma.EventSignupFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.EventSignupFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.EventSignupFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>
+        }
+        findFirst: {
+          args: Prisma.EventSignupFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.EventSignupFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>
+        }
+        findMany: {
+          args: Prisma.EventSignupFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>[]
+        }
+        create: {
+          args: Prisma.EventSignupCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>
+        }
+        createMany: {
+          args: Prisma.EventSignupCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.EventSignupCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>[]
+        }
+        delete: {
+          args: Prisma.EventSignupDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>
+        }
+        update: {
+          args: Prisma.EventSignupUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>
+        }
+        deleteMany: {
+          args: Prisma.EventSignupDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.EventSignupUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.EventSignupUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>[]
+        }
+        upsert: {
+          args: Prisma.EventSignupUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$EventSignupPayload>
+        }
+        aggregate: {
+          args: Prisma.EventSignupAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateEventSignup>
+        }
+        groupBy: {
+          args: Prisma.EventSignupGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.EventSignupGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.EventSignupCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.EventSignupCountAggregateOutputType> | number
+        }
+      }
+    }
+    Comment: {
+      payload: Prisma.$CommentPayload<ExtArgs>
+      fields: Prisma.CommentFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.CommentFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.CommentFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>
+        }
+        findFirst: {
+          args: Prisma.CommentFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.CommentFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>
+        }
+        findMany: {
+          args: Prisma.CommentFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>[]
+        }
+        create: {
+          args: Prisma.CommentCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>
+        }
+        createMany: {
+          args: Prisma.CommentCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.CommentCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>[]
+        }
+        delete: {
+          args: Prisma.CommentDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>
+        }
+        update: {
+          args: Prisma.CommentUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>
+        }
+        deleteMany: {
+          args: Prisma.CommentDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.CommentUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.CommentUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>[]
+        }
+        upsert: {
+          args: Prisma.CommentUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CommentPayload>
+        }
+        aggregate: {
+          args: Prisma.CommentAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateComment>
+        }
+        groupBy: {
+          args: Prisma.CommentGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.CommentGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.CommentCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.CommentCountAggregateOutputType> | number
+        }
+      }
+    }
+    FaqEntry: {
+      payload: Prisma.$FaqEntryPayload<ExtArgs>
+      fields: Prisma.FaqEntryFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.FaqEntryFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.FaqEntryFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>
+        }
+        findFirst: {
+          args: Prisma.FaqEntryFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.FaqEntryFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>
+        }
+        findMany: {
+          args: Prisma.FaqEntryFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>[]
+        }
+        create: {
+          args: Prisma.FaqEntryCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>
+        }
+        createMany: {
+          args: Prisma.FaqEntryCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.FaqEntryCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>[]
+        }
+        delete: {
+          args: Prisma.FaqEntryDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>
+        }
+        update: {
+          args: Prisma.FaqEntryUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>
+        }
+        deleteMany: {
+          args: Prisma.FaqEntryDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.FaqEntryUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.FaqEntryUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>[]
+        }
+        upsert: {
+          args: Prisma.FaqEntryUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaqEntryPayload>
+        }
+        aggregate: {
+          args: Prisma.FaqEntryAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateFaqEntry>
+        }
+        groupBy: {
+          args: Prisma.FaqEntryGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FaqEntryGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.FaqEntryCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FaqEntryCountAggregateOutputType> | number
+        }
+      }
+    }
+    NotificationDelivery: {
+      payload: Prisma.$NotificationDeliveryPayload<ExtArgs>
+      fields: Prisma.NotificationDeliveryFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.NotificationDeliveryFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.NotificationDeliveryFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>
+        }
+        findFirst: {
+          args: Prisma.NotificationDeliveryFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.NotificationDeliveryFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>
+        }
+        findMany: {
+          args: Prisma.NotificationDeliveryFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>[]
+        }
+        create: {
+          args: Prisma.NotificationDeliveryCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>
+        }
+        createMany: {
+          args: Prisma.NotificationDeliveryCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.NotificationDeliveryCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>[]
+        }
+        delete: {
+          args: Prisma.NotificationDeliveryDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>
+        }
+        update: {
+          args: Prisma.NotificationDeliveryUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>
+        }
+        deleteMany: {
+          args: Prisma.NotificationDeliveryDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.NotificationDeliveryUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.NotificationDeliveryUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>[]
+        }
+        upsert: {
+          args: Prisma.NotificationDeliveryUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$NotificationDeliveryPayload>
+        }
+        aggregate: {
+          args: Prisma.NotificationDeliveryAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateNotificationDelivery>
+        }
+        groupBy: {
+          args: Prisma.NotificationDeliveryGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NotificationDeliveryGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.NotificationDeliveryCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.NotificationDeliveryCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingSettings: {
+      payload: Prisma.$BillingSettingsPayload<ExtArgs>
+      fields: Prisma.BillingSettingsFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingSettingsFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingSettingsFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingSettingsFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingSettingsFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>
+        }
+        findMany: {
+          args: Prisma.BillingSettingsFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>[]
+        }
+        create: {
+          args: Prisma.BillingSettingsCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>
+        }
+        createMany: {
+          args: Prisma.BillingSettingsCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingSettingsCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingSettingsDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>
+        }
+        update: {
+          args: Prisma.BillingSettingsUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingSettingsDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingSettingsUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingSettingsUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingSettingsUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingSettingsPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingSettingsAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingSettings>
+        }
+        groupBy: {
+          args: Prisma.BillingSettingsGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingSettingsGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingSettingsCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingSettingsCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingUnitType: {
+      payload: Prisma.$BillingUnitTypePayload<ExtArgs>
+      fields: Prisma.BillingUnitTypeFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingUnitTypeFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingUnitTypeFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>
+        }
+        findFirst: {
+          args: Prisma.BillingUnitTypeFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingUnitTypeFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>
+        }
+        findMany: {
+          args: Prisma.BillingUnitTypeFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>[]
+        }
+        create: {
+          args: Prisma.BillingUnitTypeCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>
+        }
+        createMany: {
+          args: Prisma.BillingUnitTypeCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingUnitTypeCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>[]
+        }
+        delete: {
+          args: Prisma.BillingUnitTypeDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>
+        }
+        update: {
+          args: Prisma.BillingUnitTypeUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingUnitTypeDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingUnitTypeUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingUnitTypeUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingUnitTypeUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingUnitTypePayload>
+        }
+        aggregate: {
+          args: Prisma.BillingUnitTypeAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingUnitType>
+        }
+        groupBy: {
+          args: Prisma.BillingUnitTypeGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingUnitTypeGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingUnitTypeCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingUnitTypeCountAggregateOutputType> | number
+        }
+      }
+    }
+    FeeItem: {
+      payload: Prisma.$FeeItemPayload<ExtArgs>
+      fields: Prisma.FeeItemFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.FeeItemFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.FeeItemFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>
+        }
+        findFirst: {
+          args: Prisma.FeeItemFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.FeeItemFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>
+        }
+        findMany: {
+          args: Prisma.FeeItemFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>[]
+        }
+        create: {
+          args: Prisma.FeeItemCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>
+        }
+        createMany: {
+          args: Prisma.FeeItemCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.FeeItemCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>[]
+        }
+        delete: {
+          args: Prisma.FeeItemDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>
+        }
+        update: {
+          args: Prisma.FeeItemUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>
+        }
+        deleteMany: {
+          args: Prisma.FeeItemDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.FeeItemUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.FeeItemUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>[]
+        }
+        upsert: {
+          args: Prisma.FeeItemUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FeeItemPayload>
+        }
+        aggregate: {
+          args: Prisma.FeeItemAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateFeeItem>
+        }
+        groupBy: {
+          args: Prisma.FeeItemGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FeeItemGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.FeeItemCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FeeItemCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingDiscount: {
+      payload: Prisma.$BillingDiscountPayload<ExtArgs>
+      fields: Prisma.BillingDiscountFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingDiscountFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingDiscountFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingDiscountFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingDiscountFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>
+        }
+        findMany: {
+          args: Prisma.BillingDiscountFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>[]
+        }
+        create: {
+          args: Prisma.BillingDiscountCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>
+        }
+        createMany: {
+          args: Prisma.BillingDiscountCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingDiscountCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingDiscountDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>
+        }
+        update: {
+          args: Prisma.BillingDiscountUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingDiscountDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingDiscountUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingDiscountUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingDiscountUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingDiscountPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingDiscountAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingDiscount>
+        }
+        groupBy: {
+          args: Prisma.BillingDiscountGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingDiscountGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingDiscountCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingDiscountCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingPeriod: {
+      payload: Prisma.$BillingPeriodPayload<ExtArgs>
+      fields: Prisma.BillingPeriodFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingPeriodFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingPeriodFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingPeriodFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingPeriodFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>
+        }
+        findMany: {
+          args: Prisma.BillingPeriodFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>[]
+        }
+        create: {
+          args: Prisma.BillingPeriodCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>
+        }
+        createMany: {
+          args: Prisma.BillingPeriodCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingPeriodCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingPeriodDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>
+        }
+        update: {
+          args: Prisma.BillingPeriodUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingPeriodDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingPeriodUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingPeriodUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingPeriodUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingPeriodPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingPeriodAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingPeriod>
+        }
+        groupBy: {
+          args: Prisma.BillingPeriodGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingPeriodGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingPeriodCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingPeriodCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillRun: {
+      payload: Prisma.$BillRunPayload<ExtArgs>
+      fields: Prisma.BillRunFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillRunFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillRunFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>
+        }
+        findFirst: {
+          args: Prisma.BillRunFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillRunFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>
+        }
+        findMany: {
+          args: Prisma.BillRunFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>[]
+        }
+        create: {
+          args: Prisma.BillRunCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>
+        }
+        createMany: {
+          args: Prisma.BillRunCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillRunCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>[]
+        }
+        delete: {
+          args: Prisma.BillRunDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>
+        }
+        update: {
+          args: Prisma.BillRunUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillRunDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillRunUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillRunUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillRunUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillRunPayload>
+        }
+        aggregate: {
+          args: Prisma.BillRunAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillRun>
+        }
+        groupBy: {
+          args: Prisma.BillRunGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillRunGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillRunCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillRunCountAggregateOutputType> | number
+        }
+      }
+    }
+    MeterReading: {
+      payload: Prisma.$MeterReadingPayload<ExtArgs>
+      fields: Prisma.MeterReadingFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.MeterReadingFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.MeterReadingFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>
+        }
+        findFirst: {
+          args: Prisma.MeterReadingFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.MeterReadingFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>
+        }
+        findMany: {
+          args: Prisma.MeterReadingFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>[]
+        }
+        create: {
+          args: Prisma.MeterReadingCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>
+        }
+        createMany: {
+          args: Prisma.MeterReadingCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.MeterReadingCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>[]
+        }
+        delete: {
+          args: Prisma.MeterReadingDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>
+        }
+        update: {
+          args: Prisma.MeterReadingUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>
+        }
+        deleteMany: {
+          args: Prisma.MeterReadingDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.MeterReadingUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.MeterReadingUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>[]
+        }
+        upsert: {
+          args: Prisma.MeterReadingUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$MeterReadingPayload>
+        }
+        aggregate: {
+          args: Prisma.MeterReadingAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateMeterReading>
+        }
+        groupBy: {
+          args: Prisma.MeterReadingGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.MeterReadingGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.MeterReadingCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.MeterReadingCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingCharge: {
+      payload: Prisma.$BillingChargePayload<ExtArgs>
+      fields: Prisma.BillingChargeFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingChargeFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingChargeFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>
+        }
+        findFirst: {
+          args: Prisma.BillingChargeFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingChargeFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>
+        }
+        findMany: {
+          args: Prisma.BillingChargeFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>[]
+        }
+        create: {
+          args: Prisma.BillingChargeCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>
+        }
+        createMany: {
+          args: Prisma.BillingChargeCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingChargeCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>[]
+        }
+        delete: {
+          args: Prisma.BillingChargeDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>
+        }
+        update: {
+          args: Prisma.BillingChargeUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingChargeDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingChargeUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingChargeUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingChargeUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingChargePayload>
+        }
+        aggregate: {
+          args: Prisma.BillingChargeAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingCharge>
+        }
+        groupBy: {
+          args: Prisma.BillingChargeGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingChargeGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingChargeCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingChargeCountAggregateOutputType> | number
+        }
+      }
+    }
+    Bill: {
+      payload: Prisma.$BillPayload<ExtArgs>
+      fields: Prisma.BillFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>
+        }
+        findFirst: {
+          args: Prisma.BillFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>
+        }
+        findMany: {
+          args: Prisma.BillFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>[]
+        }
+        create: {
+          args: Prisma.BillCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>
+        }
+        createMany: {
+          args: Prisma.BillCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>[]
+        }
+        delete: {
+          args: Prisma.BillDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>
+        }
+        update: {
+          args: Prisma.BillUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillPayload>
+        }
+        aggregate: {
+          args: Prisma.BillAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBill>
+        }
+        groupBy: {
+          args: Prisma.BillGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillItem: {
+      payload: Prisma.$BillItemPayload<ExtArgs>
+      fields: Prisma.BillItemFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillItemFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillItemFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>
+        }
+        findFirst: {
+          args: Prisma.BillItemFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillItemFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>
+        }
+        findMany: {
+          args: Prisma.BillItemFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>[]
+        }
+        create: {
+          args: Prisma.BillItemCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>
+        }
+        createMany: {
+          args: Prisma.BillItemCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillItemCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>[]
+        }
+        delete: {
+          args: Prisma.BillItemDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>
+        }
+        update: {
+          args: Prisma.BillItemUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillItemDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillItemUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillItemUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillItemUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillItemPayload>
+        }
+        aggregate: {
+          args: Prisma.BillItemAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillItem>
+        }
+        groupBy: {
+          args: Prisma.BillItemGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillItemGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillItemCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillItemCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingAccount: {
+      payload: Prisma.$BillingAccountPayload<ExtArgs>
+      fields: Prisma.BillingAccountFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingAccountFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingAccountFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingAccountFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingAccountFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>
+        }
+        findMany: {
+          args: Prisma.BillingAccountFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>[]
+        }
+        create: {
+          args: Prisma.BillingAccountCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>
+        }
+        createMany: {
+          args: Prisma.BillingAccountCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingAccountCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingAccountDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>
+        }
+        update: {
+          args: Prisma.BillingAccountUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingAccountDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingAccountUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingAccountUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingAccountUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingAccountPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingAccountAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingAccount>
+        }
+        groupBy: {
+          args: Prisma.BillingAccountGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingAccountGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingAccountCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingAccountCountAggregateOutputType> | number
+        }
+      }
+    }
+    PaymentOrder: {
+      payload: Prisma.$PaymentOrderPayload<ExtArgs>
+      fields: Prisma.PaymentOrderFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.PaymentOrderFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.PaymentOrderFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>
+        }
+        findFirst: {
+          args: Prisma.PaymentOrderFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.PaymentOrderFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>
+        }
+        findMany: {
+          args: Prisma.PaymentOrderFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>[]
+        }
+        create: {
+          args: Prisma.PaymentOrderCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>
+        }
+        createMany: {
+          args: Prisma.PaymentOrderCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.PaymentOrderCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>[]
+        }
+        delete: {
+          args: Prisma.PaymentOrderDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>
+        }
+        update: {
+          args: Prisma.PaymentOrderUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>
+        }
+        deleteMany: {
+          args: Prisma.PaymentOrderDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.PaymentOrderUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.PaymentOrderUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>[]
+        }
+        upsert: {
+          args: Prisma.PaymentOrderUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentOrderPayload>
+        }
+        aggregate: {
+          args: Prisma.PaymentOrderAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregatePaymentOrder>
+        }
+        groupBy: {
+          args: Prisma.PaymentOrderGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PaymentOrderGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.PaymentOrderCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PaymentOrderCountAggregateOutputType> | number
+        }
+      }
+    }
+    Payment: {
+      payload: Prisma.$PaymentPayload<ExtArgs>
+      fields: Prisma.PaymentFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.PaymentFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.PaymentFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>
+        }
+        findFirst: {
+          args: Prisma.PaymentFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.PaymentFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>
+        }
+        findMany: {
+          args: Prisma.PaymentFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>[]
+        }
+        create: {
+          args: Prisma.PaymentCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>
+        }
+        createMany: {
+          args: Prisma.PaymentCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.PaymentCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>[]
+        }
+        delete: {
+          args: Prisma.PaymentDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>
+        }
+        update: {
+          args: Prisma.PaymentUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>
+        }
+        deleteMany: {
+          args: Prisma.PaymentDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.PaymentUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.PaymentUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>[]
+        }
+        upsert: {
+          args: Prisma.PaymentUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentPayload>
+        }
+        aggregate: {
+          args: Prisma.PaymentAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregatePayment>
+        }
+        groupBy: {
+          args: Prisma.PaymentGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PaymentGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.PaymentCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PaymentCountAggregateOutputType> | number
+        }
+      }
+    }
+    Refund: {
+      payload: Prisma.$RefundPayload<ExtArgs>
+      fields: Prisma.RefundFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.RefundFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.RefundFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>
+        }
+        findFirst: {
+          args: Prisma.RefundFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.RefundFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>
+        }
+        findMany: {
+          args: Prisma.RefundFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>[]
+        }
+        create: {
+          args: Prisma.RefundCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>
+        }
+        createMany: {
+          args: Prisma.RefundCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.RefundCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>[]
+        }
+        delete: {
+          args: Prisma.RefundDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>
+        }
+        update: {
+          args: Prisma.RefundUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>
+        }
+        deleteMany: {
+          args: Prisma.RefundDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.RefundUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.RefundUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>[]
+        }
+        upsert: {
+          args: Prisma.RefundUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$RefundPayload>
+        }
+        aggregate: {
+          args: Prisma.RefundAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateRefund>
+        }
+        groupBy: {
+          args: Prisma.RefundGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RefundGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.RefundCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.RefundCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillAllocation: {
+      payload: Prisma.$BillAllocationPayload<ExtArgs>
+      fields: Prisma.BillAllocationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillAllocationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillAllocationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>
+        }
+        findFirst: {
+          args: Prisma.BillAllocationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillAllocationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>
+        }
+        findMany: {
+          args: Prisma.BillAllocationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>[]
+        }
+        create: {
+          args: Prisma.BillAllocationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>
+        }
+        createMany: {
+          args: Prisma.BillAllocationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillAllocationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>[]
+        }
+        delete: {
+          args: Prisma.BillAllocationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>
+        }
+        update: {
+          args: Prisma.BillAllocationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillAllocationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillAllocationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillAllocationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillAllocationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillAllocationPayload>
+        }
+        aggregate: {
+          args: Prisma.BillAllocationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillAllocation>
+        }
+        groupBy: {
+          args: Prisma.BillAllocationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillAllocationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillAllocationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillAllocationCountAggregateOutputType> | number
+        }
+      }
+    }
+    PaymentNotification: {
+      payload: Prisma.$PaymentNotificationPayload<ExtArgs>
+      fields: Prisma.PaymentNotificationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.PaymentNotificationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.PaymentNotificationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>
+        }
+        findFirst: {
+          args: Prisma.PaymentNotificationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.PaymentNotificationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>
+        }
+        findMany: {
+          args: Prisma.PaymentNotificationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>[]
+        }
+        create: {
+          args: Prisma.PaymentNotificationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>
+        }
+        createMany: {
+          args: Prisma.PaymentNotificationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.PaymentNotificationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>[]
+        }
+        delete: {
+          args: Prisma.PaymentNotificationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>
+        }
+        update: {
+          args: Prisma.PaymentNotificationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>
+        }
+        deleteMany: {
+          args: Prisma.PaymentNotificationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.PaymentNotificationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.PaymentNotificationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>[]
+        }
+        upsert: {
+          args: Prisma.PaymentNotificationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$PaymentNotificationPayload>
+        }
+        aggregate: {
+          args: Prisma.PaymentNotificationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregatePaymentNotification>
+        }
+        groupBy: {
+          args: Prisma.PaymentNotificationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PaymentNotificationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.PaymentNotificationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.PaymentNotificationCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingReminder: {
+      payload: Prisma.$BillingReminderPayload<ExtArgs>
+      fields: Prisma.BillingReminderFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingReminderFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingReminderFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingReminderFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingReminderFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>
+        }
+        findMany: {
+          args: Prisma.BillingReminderFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>[]
+        }
+        create: {
+          args: Prisma.BillingReminderCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>
+        }
+        createMany: {
+          args: Prisma.BillingReminderCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingReminderCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingReminderDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>
+        }
+        update: {
+          args: Prisma.BillingReminderUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingReminderDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingReminderUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingReminderUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingReminderUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingReminderPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingReminderAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingReminder>
+        }
+        groupBy: {
+          args: Prisma.BillingReminderGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingReminderGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingReminderCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingReminderCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingFollowUp: {
+      payload: Prisma.$BillingFollowUpPayload<ExtArgs>
+      fields: Prisma.BillingFollowUpFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingFollowUpFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingFollowUpFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingFollowUpFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingFollowUpFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>
+        }
+        findMany: {
+          args: Prisma.BillingFollowUpFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>[]
+        }
+        create: {
+          args: Prisma.BillingFollowUpCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>
+        }
+        createMany: {
+          args: Prisma.BillingFollowUpCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingFollowUpCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingFollowUpDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>
+        }
+        update: {
+          args: Prisma.BillingFollowUpUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingFollowUpDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingFollowUpUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingFollowUpUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingFollowUpUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingFollowUpPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingFollowUpAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingFollowUp>
+        }
+        groupBy: {
+          args: Prisma.BillingFollowUpGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingFollowUpGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingFollowUpCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingFollowUpCountAggregateOutputType> | number
+        }
+      }
+    }
+    BillingContact: {
+      payload: Prisma.$BillingContactPayload<ExtArgs>
+      fields: Prisma.BillingContactFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BillingContactFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BillingContactFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>
+        }
+        findFirst: {
+          args: Prisma.BillingContactFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BillingContactFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>
+        }
+        findMany: {
+          args: Prisma.BillingContactFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>[]
+        }
+        create: {
+          args: Prisma.BillingContactCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>
+        }
+        createMany: {
+          args: Prisma.BillingContactCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BillingContactCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>[]
+        }
+        delete: {
+          args: Prisma.BillingContactDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>
+        }
+        update: {
+          args: Prisma.BillingContactUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>
+        }
+        deleteMany: {
+          args: Prisma.BillingContactDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BillingContactUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BillingContactUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>[]
+        }
+        upsert: {
+          args: Prisma.BillingContactUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BillingContactPayload>
+        }
+        aggregate: {
+          args: Prisma.BillingContactAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBillingContact>
+        }
+        groupBy: {
+          args: Prisma.BillingContactGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingContactGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BillingContactCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BillingContactCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1702,6 +4252,533 @@ export const AuditEntryScalarFieldEnum = {
 export type AuditEntryScalarFieldEnum = (typeof AuditEntryScalarFieldEnum)[keyof typeof AuditEntryScalarFieldEnum]
 
 
+export const BuildingPositionScalarFieldEnum = {
+  buildingId: 'buildingId',
+  estateId: 'estateId',
+  latE6: 'latE6',
+  lngE6: 'lngE6'
+} as const
+
+export type BuildingPositionScalarFieldEnum = (typeof BuildingPositionScalarFieldEnum)[keyof typeof BuildingPositionScalarFieldEnum]
+
+
+export const TechnicianScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  accountId: 'accountId',
+  name: 'name',
+  skills: 'skills',
+  baseBuildingId: 'baseBuildingId',
+  shiftStartMin: 'shiftStartMin',
+  shiftEndMin: 'shiftEndMin',
+  onDuty: 'onDuty',
+  latE6: 'latE6',
+  lngE6: 'lngE6',
+  locatedAt: 'locatedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type TechnicianScalarFieldEnum = (typeof TechnicianScalarFieldEnum)[keyof typeof TechnicianScalarFieldEnum]
+
+
+export const RepairOrderScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  unitId: 'unitId',
+  buildingId: 'buildingId',
+  commonArea: 'commonArea',
+  category: 'category',
+  description: 'description',
+  source: 'source',
+  status: 'status',
+  technicianId: 'technicianId',
+  createdBy: 'createdBy',
+  acceptDueAt: 'acceptDueAt',
+  completeDueAt: 'completeDueAt',
+  assignedAt: 'assignedAt',
+  acceptedAt: 'acceptedAt',
+  startedAt: 'startedAt',
+  completedAt: 'completedAt',
+  ratedAt: 'ratedAt',
+  cancelledAt: 'cancelledAt',
+  reopenedAt: 'reopenedAt',
+  acceptEscalatedAt: 'acceptEscalatedAt',
+  completeEscalatedAt: 'completeEscalatedAt',
+  rating: 'rating',
+  ratingComment: 'ratingComment',
+  deviceId: 'deviceId',
+  doorId: 'doorId',
+  alarmKind: 'alarmKind',
+  alarmCount: 'alarmCount',
+  lastAlarmAt: 'lastAlarmAt',
+  plannedStartsAt: 'plannedStartsAt',
+  plannedEndsAt: 'plannedEndsAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type RepairOrderScalarFieldEnum = (typeof RepairOrderScalarFieldEnum)[keyof typeof RepairOrderScalarFieldEnum]
+
+
+export const RepairTransitionScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  fromStatus: 'fromStatus',
+  toStatus: 'toStatus',
+  at: 'at',
+  actorId: 'actorId',
+  note: 'note'
+} as const
+
+export type RepairTransitionScalarFieldEnum = (typeof RepairTransitionScalarFieldEnum)[keyof typeof RepairTransitionScalarFieldEnum]
+
+
+export const RepairAssignmentScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  technicianId: 'technicianId',
+  mode: 'mode',
+  reason: 'reason',
+  distanceM: 'distanceM',
+  openOrders: 'openOrders',
+  assignedBy: 'assignedBy',
+  assignedAt: 'assignedAt',
+  endedAt: 'endedAt',
+  endedReason: 'endedReason'
+} as const
+
+export type RepairAssignmentScalarFieldEnum = (typeof RepairAssignmentScalarFieldEnum)[keyof typeof RepairAssignmentScalarFieldEnum]
+
+
+export const RepairPhotoScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  estateId: 'estateId',
+  contentType: 'contentType',
+  sizeBytes: 'sizeBytes',
+  storageKey: 'storageKey',
+  sha256: 'sha256',
+  createdAt: 'createdAt'
+} as const
+
+export type RepairPhotoScalarFieldEnum = (typeof RepairPhotoScalarFieldEnum)[keyof typeof RepairPhotoScalarFieldEnum]
+
+
+export const RepairAlarmEventScalarFieldEnum = {
+  idempotencyKey: 'idempotencyKey',
+  orderId: 'orderId',
+  receivedAt: 'receivedAt'
+} as const
+
+export type RepairAlarmEventScalarFieldEnum = (typeof RepairAlarmEventScalarFieldEnum)[keyof typeof RepairAlarmEventScalarFieldEnum]
+
+
+export const RepairComplaintScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  body: 'body',
+  status: 'status',
+  followUp: 'followUp',
+  followedUpBy: 'followedUpBy',
+  followedUpAt: 'followedUpAt',
+  createdAt: 'createdAt'
+} as const
+
+export type RepairComplaintScalarFieldEnum = (typeof RepairComplaintScalarFieldEnum)[keyof typeof RepairComplaintScalarFieldEnum]
+
+
+export const NoticeScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  title: 'title',
+  body: 'body',
+  kind: 'kind',
+  targetKind: 'targetKind',
+  targetId: 'targetId',
+  publishAt: 'publishAt',
+  expiresAt: 'expiresAt',
+  repairOrderId: 'repairOrderId',
+  createdBy: 'createdBy',
+  withdrawnAt: 'withdrawnAt',
+  createdAt: 'createdAt'
+} as const
+
+export type NoticeScalarFieldEnum = (typeof NoticeScalarFieldEnum)[keyof typeof NoticeScalarFieldEnum]
+
+
+export const NoticeReadScalarFieldEnum = {
+  noticeId: 'noticeId',
+  accountId: 'accountId',
+  readAt: 'readAt'
+} as const
+
+export type NoticeReadScalarFieldEnum = (typeof NoticeReadScalarFieldEnum)[keyof typeof NoticeReadScalarFieldEnum]
+
+
+export const CommunityEventScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  title: 'title',
+  description: 'description',
+  location: 'location',
+  startsAt: 'startsAt',
+  endsAt: 'endsAt',
+  capacity: 'capacity',
+  waitlistCapacity: 'waitlistCapacity',
+  signupOpensAt: 'signupOpensAt',
+  signupClosesAt: 'signupClosesAt',
+  createdBy: 'createdBy',
+  cancelledAt: 'cancelledAt',
+  createdAt: 'createdAt'
+} as const
+
+export type CommunityEventScalarFieldEnum = (typeof CommunityEventScalarFieldEnum)[keyof typeof CommunityEventScalarFieldEnum]
+
+
+export const EventSignupScalarFieldEnum = {
+  id: 'id',
+  eventId: 'eventId',
+  personId: 'personId',
+  householdId: 'householdId',
+  status: 'status',
+  signedUpAt: 'signedUpAt',
+  promotedAt: 'promotedAt',
+  cancelledAt: 'cancelledAt',
+  attended: 'attended'
+} as const
+
+export type EventSignupScalarFieldEnum = (typeof EventSignupScalarFieldEnum)[keyof typeof EventSignupScalarFieldEnum]
+
+
+export const CommentScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  subjectKind: 'subjectKind',
+  subjectId: 'subjectId',
+  authorId: 'authorId',
+  body: 'body',
+  hiddenAt: 'hiddenAt',
+  hiddenBy: 'hiddenBy',
+  hiddenReason: 'hiddenReason',
+  createdAt: 'createdAt'
+} as const
+
+export type CommentScalarFieldEnum = (typeof CommentScalarFieldEnum)[keyof typeof CommentScalarFieldEnum]
+
+
+export const FaqEntryScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  question: 'question',
+  answer: 'answer',
+  keywords: 'keywords',
+  repairCategory: 'repairCategory',
+  createdBy: 'createdBy',
+  retiredAt: 'retiredAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type FaqEntryScalarFieldEnum = (typeof FaqEntryScalarFieldEnum)[keyof typeof FaqEntryScalarFieldEnum]
+
+
+export const NotificationDeliveryScalarFieldEnum = {
+  id: 'id',
+  outboxId: 'outboxId',
+  accountId: 'accountId',
+  estateId: 'estateId',
+  channel: 'channel',
+  kind: 'kind',
+  title: 'title',
+  body: 'body',
+  status: 'status',
+  attempts: 'attempts',
+  nextAttemptAt: 'nextAttemptAt',
+  lockedUntil: 'lockedUntil',
+  lastError: 'lastError',
+  sentAt: 'sentAt',
+  createdAt: 'createdAt'
+} as const
+
+export type NotificationDeliveryScalarFieldEnum = (typeof NotificationDeliveryScalarFieldEnum)[keyof typeof NotificationDeliveryScalarFieldEnum]
+
+
+export const BillingSettingsScalarFieldEnum = {
+  estateId: 'estateId',
+  dueDays: 'dueDays',
+  remindDaysBefore: 'remindDaysBefore',
+  lateFeeBpsPerDay: 'lateFeeBpsPerDay',
+  lateFeeGraceDays: 'lateFeeGraceDays',
+  lateFeeCapBps: 'lateFeeCapBps',
+  updatedAt: 'updatedAt'
+} as const
+
+export type BillingSettingsScalarFieldEnum = (typeof BillingSettingsScalarFieldEnum)[keyof typeof BillingSettingsScalarFieldEnum]
+
+
+export const BillingUnitTypeScalarFieldEnum = {
+  unitId: 'unitId',
+  estateId: 'estateId',
+  unitType: 'unitType'
+} as const
+
+export type BillingUnitTypeScalarFieldEnum = (typeof BillingUnitTypeScalarFieldEnum)[keyof typeof BillingUnitTypeScalarFieldEnum]
+
+
+export const FeeItemScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  code: 'code',
+  name: 'name',
+  kind: 'kind',
+  cycle: 'cycle',
+  unitType: 'unitType',
+  rateCentiFen: 'rateCentiFen',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type FeeItemScalarFieldEnum = (typeof FeeItemScalarFieldEnum)[keyof typeof FeeItemScalarFieldEnum]
+
+
+export const BillingDiscountScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  name: 'name',
+  feeItemId: 'feeItemId',
+  minMonths: 'minMonths',
+  percentBps: 'percentBps',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type BillingDiscountScalarFieldEnum = (typeof BillingDiscountScalarFieldEnum)[keyof typeof BillingDiscountScalarFieldEnum]
+
+
+export const BillingPeriodScalarFieldEnum = {
+  estateId: 'estateId',
+  period: 'period',
+  status: 'status',
+  closedAt: 'closedAt',
+  closedBy: 'closedBy'
+} as const
+
+export type BillingPeriodScalarFieldEnum = (typeof BillingPeriodScalarFieldEnum)[keyof typeof BillingPeriodScalarFieldEnum]
+
+
+export const BillRunScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  period: 'period',
+  startedAt: 'startedAt',
+  finishedAt: 'finishedAt',
+  billsCreated: 'billsCreated',
+  totalFen: 'totalFen',
+  actorId: 'actorId'
+} as const
+
+export type BillRunScalarFieldEnum = (typeof BillRunScalarFieldEnum)[keyof typeof BillRunScalarFieldEnum]
+
+
+export const MeterReadingScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  meter: 'meter',
+  period: 'period',
+  readingMilli: 'readingMilli',
+  source: 'source',
+  recordedAt: 'recordedAt',
+  recordedBy: 'recordedBy'
+} as const
+
+export type MeterReadingScalarFieldEnum = (typeof MeterReadingScalarFieldEnum)[keyof typeof MeterReadingScalarFieldEnum]
+
+
+export const BillingChargeScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  feeItemId: 'feeItemId',
+  description: 'description',
+  amountFen: 'amountFen',
+  sourceRef: 'sourceRef',
+  billId: 'billId',
+  createdAt: 'createdAt'
+} as const
+
+export type BillingChargeScalarFieldEnum = (typeof BillingChargeScalarFieldEnum)[keyof typeof BillingChargeScalarFieldEnum]
+
+
+export const BillScalarFieldEnum = {
+  id: 'id',
+  number: 'number',
+  estateId: 'estateId',
+  buildingId: 'buildingId',
+  householdId: 'householdId',
+  period: 'period',
+  kind: 'kind',
+  correctsBillId: 'correctsBillId',
+  reason: 'reason',
+  totalFen: 'totalFen',
+  paidFen: 'paidFen',
+  currency: 'currency',
+  issuedAt: 'issuedAt',
+  dueOn: 'dueOn',
+  runId: 'runId'
+} as const
+
+export type BillScalarFieldEnum = (typeof BillScalarFieldEnum)[keyof typeof BillScalarFieldEnum]
+
+
+export const BillItemScalarFieldEnum = {
+  id: 'id',
+  billId: 'billId',
+  position: 'position',
+  feeItemId: 'feeItemId',
+  kind: 'kind',
+  description: 'description',
+  basis: 'basis',
+  basisText: 'basisText',
+  amountFen: 'amountFen'
+} as const
+
+export type BillItemScalarFieldEnum = (typeof BillItemScalarFieldEnum)[keyof typeof BillItemScalarFieldEnum]
+
+
+export const BillingAccountScalarFieldEnum = {
+  householdId: 'householdId',
+  estateId: 'estateId',
+  creditFen: 'creditFen',
+  updatedAt: 'updatedAt'
+} as const
+
+export type BillingAccountScalarFieldEnum = (typeof BillingAccountScalarFieldEnum)[keyof typeof BillingAccountScalarFieldEnum]
+
+
+export const PaymentOrderScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  channel: 'channel',
+  outTradeNo: 'outTradeNo',
+  amountFen: 'amountFen',
+  currency: 'currency',
+  billIds: 'billIds',
+  status: 'status',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt',
+  expiresAt: 'expiresAt',
+  paidAt: 'paidAt'
+} as const
+
+export type PaymentOrderScalarFieldEnum = (typeof PaymentOrderScalarFieldEnum)[keyof typeof PaymentOrderScalarFieldEnum]
+
+
+export const PaymentScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  orderId: 'orderId',
+  channel: 'channel',
+  channelTxnId: 'channelTxnId',
+  amountFen: 'amountFen',
+  refundedFen: 'refundedFen',
+  currency: 'currency',
+  paidAt: 'paidAt',
+  receivedAt: 'receivedAt'
+} as const
+
+export type PaymentScalarFieldEnum = (typeof PaymentScalarFieldEnum)[keyof typeof PaymentScalarFieldEnum]
+
+
+export const RefundScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  paymentId: 'paymentId',
+  outRefundNo: 'outRefundNo',
+  amountFen: 'amountFen',
+  reason: 'reason',
+  status: 'status',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type RefundScalarFieldEnum = (typeof RefundScalarFieldEnum)[keyof typeof RefundScalarFieldEnum]
+
+
+export const BillAllocationScalarFieldEnum = {
+  id: 'id',
+  householdId: 'householdId',
+  billId: 'billId',
+  amountFen: 'amountFen',
+  source: 'source',
+  refId: 'refId',
+  createdAt: 'createdAt'
+} as const
+
+export type BillAllocationScalarFieldEnum = (typeof BillAllocationScalarFieldEnum)[keyof typeof BillAllocationScalarFieldEnum]
+
+
+export const PaymentNotificationScalarFieldEnum = {
+  id: 'id',
+  channel: 'channel',
+  receivedAt: 'receivedAt',
+  outcome: 'outcome',
+  reason: 'reason',
+  outTradeNo: 'outTradeNo',
+  channelTxnId: 'channelTxnId',
+  amountFen: 'amountFen',
+  body: 'body',
+  headers: 'headers'
+} as const
+
+export type PaymentNotificationScalarFieldEnum = (typeof PaymentNotificationScalarFieldEnum)[keyof typeof PaymentNotificationScalarFieldEnum]
+
+
+export const BillingReminderScalarFieldEnum = {
+  billId: 'billId',
+  stage: 'stage',
+  sentAt: 'sentAt'
+} as const
+
+export type BillingReminderScalarFieldEnum = (typeof BillingReminderScalarFieldEnum)[keyof typeof BillingReminderScalarFieldEnum]
+
+
+export const BillingFollowUpScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  status: 'status',
+  assignedTo: 'assignedTo',
+  reason: 'reason',
+  periods: 'periods',
+  createdAt: 'createdAt',
+  closedAt: 'closedAt'
+} as const
+
+export type BillingFollowUpScalarFieldEnum = (typeof BillingFollowUpScalarFieldEnum)[keyof typeof BillingFollowUpScalarFieldEnum]
+
+
+export const BillingContactScalarFieldEnum = {
+  id: 'id',
+  followUpId: 'followUpId',
+  estateId: 'estateId',
+  staffId: 'staffId',
+  method: 'method',
+  outcome: 'outcome',
+  note: 'note',
+  promisedOn: 'promisedOn',
+  contactedAt: 'contactedAt'
+} as const
+
+export type BillingContactScalarFieldEnum = (typeof BillingContactScalarFieldEnum)[keyof typeof BillingContactScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -1823,6 +4900,13 @@ export type JsonFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'J
  * Reference to a field of type 'QueryMode'
  */
 export type EnumQueryModeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'QueryMode'>
+    
+
+
+/**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
     
 
 
@@ -2004,6 +5088,40 @@ export type GlobalOmitConfig = {
   consent?: Prisma.ConsentOmit
   outboxEvent?: Prisma.OutboxEventOmit
   auditEntry?: Prisma.AuditEntryOmit
+  buildingPosition?: Prisma.BuildingPositionOmit
+  technician?: Prisma.TechnicianOmit
+  repairOrder?: Prisma.RepairOrderOmit
+  repairTransition?: Prisma.RepairTransitionOmit
+  repairAssignment?: Prisma.RepairAssignmentOmit
+  repairPhoto?: Prisma.RepairPhotoOmit
+  repairAlarmEvent?: Prisma.RepairAlarmEventOmit
+  repairComplaint?: Prisma.RepairComplaintOmit
+  notice?: Prisma.NoticeOmit
+  noticeRead?: Prisma.NoticeReadOmit
+  communityEvent?: Prisma.CommunityEventOmit
+  eventSignup?: Prisma.EventSignupOmit
+  comment?: Prisma.CommentOmit
+  faqEntry?: Prisma.FaqEntryOmit
+  notificationDelivery?: Prisma.NotificationDeliveryOmit
+  billingSettings?: Prisma.BillingSettingsOmit
+  billingUnitType?: Prisma.BillingUnitTypeOmit
+  feeItem?: Prisma.FeeItemOmit
+  billingDiscount?: Prisma.BillingDiscountOmit
+  billingPeriod?: Prisma.BillingPeriodOmit
+  billRun?: Prisma.BillRunOmit
+  meterReading?: Prisma.MeterReadingOmit
+  billingCharge?: Prisma.BillingChargeOmit
+  bill?: Prisma.BillOmit
+  billItem?: Prisma.BillItemOmit
+  billingAccount?: Prisma.BillingAccountOmit
+  paymentOrder?: Prisma.PaymentOrderOmit
+  payment?: Prisma.PaymentOmit
+  refund?: Prisma.RefundOmit
+  billAllocation?: Prisma.BillAllocationOmit
+  paymentNotification?: Prisma.PaymentNotificationOmit
+  billingReminder?: Prisma.BillingReminderOmit
+  billingFollowUp?: Prisma.BillingFollowUpOmit
+  billingContact?: Prisma.BillingContactOmit
 }
 
 /* Types for Logging */

@@ -64,7 +64,41 @@ export const ModelName = {
   Attachment: 'Attachment',
   Consent: 'Consent',
   OutboxEvent: 'OutboxEvent',
-  AuditEntry: 'AuditEntry'
+  AuditEntry: 'AuditEntry',
+  BuildingPosition: 'BuildingPosition',
+  Technician: 'Technician',
+  RepairOrder: 'RepairOrder',
+  RepairTransition: 'RepairTransition',
+  RepairAssignment: 'RepairAssignment',
+  RepairPhoto: 'RepairPhoto',
+  RepairAlarmEvent: 'RepairAlarmEvent',
+  RepairComplaint: 'RepairComplaint',
+  Notice: 'Notice',
+  NoticeRead: 'NoticeRead',
+  CommunityEvent: 'CommunityEvent',
+  EventSignup: 'EventSignup',
+  Comment: 'Comment',
+  FaqEntry: 'FaqEntry',
+  NotificationDelivery: 'NotificationDelivery',
+  BillingSettings: 'BillingSettings',
+  BillingUnitType: 'BillingUnitType',
+  FeeItem: 'FeeItem',
+  BillingDiscount: 'BillingDiscount',
+  BillingPeriod: 'BillingPeriod',
+  BillRun: 'BillRun',
+  MeterReading: 'MeterReading',
+  BillingCharge: 'BillingCharge',
+  Bill: 'Bill',
+  BillItem: 'BillItem',
+  BillingAccount: 'BillingAccount',
+  PaymentOrder: 'PaymentOrder',
+  Payment: 'Payment',
+  Refund: 'Refund',
+  BillAllocation: 'BillAllocation',
+  PaymentNotification: 'PaymentNotification',
+  BillingReminder: 'BillingReminder',
+  BillingFollowUp: 'BillingFollowUp',
+  BillingContact: 'BillingContact'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -278,6 +312,533 @@ export const AuditEntryScalarFieldEnum = {
 } as const
 
 export type AuditEntryScalarFieldEnum = (typeof AuditEntryScalarFieldEnum)[keyof typeof AuditEntryScalarFieldEnum]
+
+
+export const BuildingPositionScalarFieldEnum = {
+  buildingId: 'buildingId',
+  estateId: 'estateId',
+  latE6: 'latE6',
+  lngE6: 'lngE6'
+} as const
+
+export type BuildingPositionScalarFieldEnum = (typeof BuildingPositionScalarFieldEnum)[keyof typeof BuildingPositionScalarFieldEnum]
+
+
+export const TechnicianScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  accountId: 'accountId',
+  name: 'name',
+  skills: 'skills',
+  baseBuildingId: 'baseBuildingId',
+  shiftStartMin: 'shiftStartMin',
+  shiftEndMin: 'shiftEndMin',
+  onDuty: 'onDuty',
+  latE6: 'latE6',
+  lngE6: 'lngE6',
+  locatedAt: 'locatedAt',
+  createdAt: 'createdAt'
+} as const
+
+export type TechnicianScalarFieldEnum = (typeof TechnicianScalarFieldEnum)[keyof typeof TechnicianScalarFieldEnum]
+
+
+export const RepairOrderScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  unitId: 'unitId',
+  buildingId: 'buildingId',
+  commonArea: 'commonArea',
+  category: 'category',
+  description: 'description',
+  source: 'source',
+  status: 'status',
+  technicianId: 'technicianId',
+  createdBy: 'createdBy',
+  acceptDueAt: 'acceptDueAt',
+  completeDueAt: 'completeDueAt',
+  assignedAt: 'assignedAt',
+  acceptedAt: 'acceptedAt',
+  startedAt: 'startedAt',
+  completedAt: 'completedAt',
+  ratedAt: 'ratedAt',
+  cancelledAt: 'cancelledAt',
+  reopenedAt: 'reopenedAt',
+  acceptEscalatedAt: 'acceptEscalatedAt',
+  completeEscalatedAt: 'completeEscalatedAt',
+  rating: 'rating',
+  ratingComment: 'ratingComment',
+  deviceId: 'deviceId',
+  doorId: 'doorId',
+  alarmKind: 'alarmKind',
+  alarmCount: 'alarmCount',
+  lastAlarmAt: 'lastAlarmAt',
+  plannedStartsAt: 'plannedStartsAt',
+  plannedEndsAt: 'plannedEndsAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type RepairOrderScalarFieldEnum = (typeof RepairOrderScalarFieldEnum)[keyof typeof RepairOrderScalarFieldEnum]
+
+
+export const RepairTransitionScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  fromStatus: 'fromStatus',
+  toStatus: 'toStatus',
+  at: 'at',
+  actorId: 'actorId',
+  note: 'note'
+} as const
+
+export type RepairTransitionScalarFieldEnum = (typeof RepairTransitionScalarFieldEnum)[keyof typeof RepairTransitionScalarFieldEnum]
+
+
+export const RepairAssignmentScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  technicianId: 'technicianId',
+  mode: 'mode',
+  reason: 'reason',
+  distanceM: 'distanceM',
+  openOrders: 'openOrders',
+  assignedBy: 'assignedBy',
+  assignedAt: 'assignedAt',
+  endedAt: 'endedAt',
+  endedReason: 'endedReason'
+} as const
+
+export type RepairAssignmentScalarFieldEnum = (typeof RepairAssignmentScalarFieldEnum)[keyof typeof RepairAssignmentScalarFieldEnum]
+
+
+export const RepairPhotoScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  estateId: 'estateId',
+  contentType: 'contentType',
+  sizeBytes: 'sizeBytes',
+  storageKey: 'storageKey',
+  sha256: 'sha256',
+  createdAt: 'createdAt'
+} as const
+
+export type RepairPhotoScalarFieldEnum = (typeof RepairPhotoScalarFieldEnum)[keyof typeof RepairPhotoScalarFieldEnum]
+
+
+export const RepairAlarmEventScalarFieldEnum = {
+  idempotencyKey: 'idempotencyKey',
+  orderId: 'orderId',
+  receivedAt: 'receivedAt'
+} as const
+
+export type RepairAlarmEventScalarFieldEnum = (typeof RepairAlarmEventScalarFieldEnum)[keyof typeof RepairAlarmEventScalarFieldEnum]
+
+
+export const RepairComplaintScalarFieldEnum = {
+  id: 'id',
+  orderId: 'orderId',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  body: 'body',
+  status: 'status',
+  followUp: 'followUp',
+  followedUpBy: 'followedUpBy',
+  followedUpAt: 'followedUpAt',
+  createdAt: 'createdAt'
+} as const
+
+export type RepairComplaintScalarFieldEnum = (typeof RepairComplaintScalarFieldEnum)[keyof typeof RepairComplaintScalarFieldEnum]
+
+
+export const NoticeScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  title: 'title',
+  body: 'body',
+  kind: 'kind',
+  targetKind: 'targetKind',
+  targetId: 'targetId',
+  publishAt: 'publishAt',
+  expiresAt: 'expiresAt',
+  repairOrderId: 'repairOrderId',
+  createdBy: 'createdBy',
+  withdrawnAt: 'withdrawnAt',
+  createdAt: 'createdAt'
+} as const
+
+export type NoticeScalarFieldEnum = (typeof NoticeScalarFieldEnum)[keyof typeof NoticeScalarFieldEnum]
+
+
+export const NoticeReadScalarFieldEnum = {
+  noticeId: 'noticeId',
+  accountId: 'accountId',
+  readAt: 'readAt'
+} as const
+
+export type NoticeReadScalarFieldEnum = (typeof NoticeReadScalarFieldEnum)[keyof typeof NoticeReadScalarFieldEnum]
+
+
+export const CommunityEventScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  title: 'title',
+  description: 'description',
+  location: 'location',
+  startsAt: 'startsAt',
+  endsAt: 'endsAt',
+  capacity: 'capacity',
+  waitlistCapacity: 'waitlistCapacity',
+  signupOpensAt: 'signupOpensAt',
+  signupClosesAt: 'signupClosesAt',
+  createdBy: 'createdBy',
+  cancelledAt: 'cancelledAt',
+  createdAt: 'createdAt'
+} as const
+
+export type CommunityEventScalarFieldEnum = (typeof CommunityEventScalarFieldEnum)[keyof typeof CommunityEventScalarFieldEnum]
+
+
+export const EventSignupScalarFieldEnum = {
+  id: 'id',
+  eventId: 'eventId',
+  personId: 'personId',
+  householdId: 'householdId',
+  status: 'status',
+  signedUpAt: 'signedUpAt',
+  promotedAt: 'promotedAt',
+  cancelledAt: 'cancelledAt',
+  attended: 'attended'
+} as const
+
+export type EventSignupScalarFieldEnum = (typeof EventSignupScalarFieldEnum)[keyof typeof EventSignupScalarFieldEnum]
+
+
+export const CommentScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  subjectKind: 'subjectKind',
+  subjectId: 'subjectId',
+  authorId: 'authorId',
+  body: 'body',
+  hiddenAt: 'hiddenAt',
+  hiddenBy: 'hiddenBy',
+  hiddenReason: 'hiddenReason',
+  createdAt: 'createdAt'
+} as const
+
+export type CommentScalarFieldEnum = (typeof CommentScalarFieldEnum)[keyof typeof CommentScalarFieldEnum]
+
+
+export const FaqEntryScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  question: 'question',
+  answer: 'answer',
+  keywords: 'keywords',
+  repairCategory: 'repairCategory',
+  createdBy: 'createdBy',
+  retiredAt: 'retiredAt',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type FaqEntryScalarFieldEnum = (typeof FaqEntryScalarFieldEnum)[keyof typeof FaqEntryScalarFieldEnum]
+
+
+export const NotificationDeliveryScalarFieldEnum = {
+  id: 'id',
+  outboxId: 'outboxId',
+  accountId: 'accountId',
+  estateId: 'estateId',
+  channel: 'channel',
+  kind: 'kind',
+  title: 'title',
+  body: 'body',
+  status: 'status',
+  attempts: 'attempts',
+  nextAttemptAt: 'nextAttemptAt',
+  lockedUntil: 'lockedUntil',
+  lastError: 'lastError',
+  sentAt: 'sentAt',
+  createdAt: 'createdAt'
+} as const
+
+export type NotificationDeliveryScalarFieldEnum = (typeof NotificationDeliveryScalarFieldEnum)[keyof typeof NotificationDeliveryScalarFieldEnum]
+
+
+export const BillingSettingsScalarFieldEnum = {
+  estateId: 'estateId',
+  dueDays: 'dueDays',
+  remindDaysBefore: 'remindDaysBefore',
+  lateFeeBpsPerDay: 'lateFeeBpsPerDay',
+  lateFeeGraceDays: 'lateFeeGraceDays',
+  lateFeeCapBps: 'lateFeeCapBps',
+  updatedAt: 'updatedAt'
+} as const
+
+export type BillingSettingsScalarFieldEnum = (typeof BillingSettingsScalarFieldEnum)[keyof typeof BillingSettingsScalarFieldEnum]
+
+
+export const BillingUnitTypeScalarFieldEnum = {
+  unitId: 'unitId',
+  estateId: 'estateId',
+  unitType: 'unitType'
+} as const
+
+export type BillingUnitTypeScalarFieldEnum = (typeof BillingUnitTypeScalarFieldEnum)[keyof typeof BillingUnitTypeScalarFieldEnum]
+
+
+export const FeeItemScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  code: 'code',
+  name: 'name',
+  kind: 'kind',
+  cycle: 'cycle',
+  unitType: 'unitType',
+  rateCentiFen: 'rateCentiFen',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type FeeItemScalarFieldEnum = (typeof FeeItemScalarFieldEnum)[keyof typeof FeeItemScalarFieldEnum]
+
+
+export const BillingDiscountScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  name: 'name',
+  feeItemId: 'feeItemId',
+  minMonths: 'minMonths',
+  percentBps: 'percentBps',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type BillingDiscountScalarFieldEnum = (typeof BillingDiscountScalarFieldEnum)[keyof typeof BillingDiscountScalarFieldEnum]
+
+
+export const BillingPeriodScalarFieldEnum = {
+  estateId: 'estateId',
+  period: 'period',
+  status: 'status',
+  closedAt: 'closedAt',
+  closedBy: 'closedBy'
+} as const
+
+export type BillingPeriodScalarFieldEnum = (typeof BillingPeriodScalarFieldEnum)[keyof typeof BillingPeriodScalarFieldEnum]
+
+
+export const BillRunScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  period: 'period',
+  startedAt: 'startedAt',
+  finishedAt: 'finishedAt',
+  billsCreated: 'billsCreated',
+  totalFen: 'totalFen',
+  actorId: 'actorId'
+} as const
+
+export type BillRunScalarFieldEnum = (typeof BillRunScalarFieldEnum)[keyof typeof BillRunScalarFieldEnum]
+
+
+export const MeterReadingScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  meter: 'meter',
+  period: 'period',
+  readingMilli: 'readingMilli',
+  source: 'source',
+  recordedAt: 'recordedAt',
+  recordedBy: 'recordedBy'
+} as const
+
+export type MeterReadingScalarFieldEnum = (typeof MeterReadingScalarFieldEnum)[keyof typeof MeterReadingScalarFieldEnum]
+
+
+export const BillingChargeScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  feeItemId: 'feeItemId',
+  description: 'description',
+  amountFen: 'amountFen',
+  sourceRef: 'sourceRef',
+  billId: 'billId',
+  createdAt: 'createdAt'
+} as const
+
+export type BillingChargeScalarFieldEnum = (typeof BillingChargeScalarFieldEnum)[keyof typeof BillingChargeScalarFieldEnum]
+
+
+export const BillScalarFieldEnum = {
+  id: 'id',
+  number: 'number',
+  estateId: 'estateId',
+  buildingId: 'buildingId',
+  householdId: 'householdId',
+  period: 'period',
+  kind: 'kind',
+  correctsBillId: 'correctsBillId',
+  reason: 'reason',
+  totalFen: 'totalFen',
+  paidFen: 'paidFen',
+  currency: 'currency',
+  issuedAt: 'issuedAt',
+  dueOn: 'dueOn',
+  runId: 'runId'
+} as const
+
+export type BillScalarFieldEnum = (typeof BillScalarFieldEnum)[keyof typeof BillScalarFieldEnum]
+
+
+export const BillItemScalarFieldEnum = {
+  id: 'id',
+  billId: 'billId',
+  position: 'position',
+  feeItemId: 'feeItemId',
+  kind: 'kind',
+  description: 'description',
+  basis: 'basis',
+  basisText: 'basisText',
+  amountFen: 'amountFen'
+} as const
+
+export type BillItemScalarFieldEnum = (typeof BillItemScalarFieldEnum)[keyof typeof BillItemScalarFieldEnum]
+
+
+export const BillingAccountScalarFieldEnum = {
+  householdId: 'householdId',
+  estateId: 'estateId',
+  creditFen: 'creditFen',
+  updatedAt: 'updatedAt'
+} as const
+
+export type BillingAccountScalarFieldEnum = (typeof BillingAccountScalarFieldEnum)[keyof typeof BillingAccountScalarFieldEnum]
+
+
+export const PaymentOrderScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  channel: 'channel',
+  outTradeNo: 'outTradeNo',
+  amountFen: 'amountFen',
+  currency: 'currency',
+  billIds: 'billIds',
+  status: 'status',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt',
+  expiresAt: 'expiresAt',
+  paidAt: 'paidAt'
+} as const
+
+export type PaymentOrderScalarFieldEnum = (typeof PaymentOrderScalarFieldEnum)[keyof typeof PaymentOrderScalarFieldEnum]
+
+
+export const PaymentScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  orderId: 'orderId',
+  channel: 'channel',
+  channelTxnId: 'channelTxnId',
+  amountFen: 'amountFen',
+  refundedFen: 'refundedFen',
+  currency: 'currency',
+  paidAt: 'paidAt',
+  receivedAt: 'receivedAt'
+} as const
+
+export type PaymentScalarFieldEnum = (typeof PaymentScalarFieldEnum)[keyof typeof PaymentScalarFieldEnum]
+
+
+export const RefundScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  paymentId: 'paymentId',
+  outRefundNo: 'outRefundNo',
+  amountFen: 'amountFen',
+  reason: 'reason',
+  status: 'status',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type RefundScalarFieldEnum = (typeof RefundScalarFieldEnum)[keyof typeof RefundScalarFieldEnum]
+
+
+export const BillAllocationScalarFieldEnum = {
+  id: 'id',
+  householdId: 'householdId',
+  billId: 'billId',
+  amountFen: 'amountFen',
+  source: 'source',
+  refId: 'refId',
+  createdAt: 'createdAt'
+} as const
+
+export type BillAllocationScalarFieldEnum = (typeof BillAllocationScalarFieldEnum)[keyof typeof BillAllocationScalarFieldEnum]
+
+
+export const PaymentNotificationScalarFieldEnum = {
+  id: 'id',
+  channel: 'channel',
+  receivedAt: 'receivedAt',
+  outcome: 'outcome',
+  reason: 'reason',
+  outTradeNo: 'outTradeNo',
+  channelTxnId: 'channelTxnId',
+  amountFen: 'amountFen',
+  body: 'body',
+  headers: 'headers'
+} as const
+
+export type PaymentNotificationScalarFieldEnum = (typeof PaymentNotificationScalarFieldEnum)[keyof typeof PaymentNotificationScalarFieldEnum]
+
+
+export const BillingReminderScalarFieldEnum = {
+  billId: 'billId',
+  stage: 'stage',
+  sentAt: 'sentAt'
+} as const
+
+export type BillingReminderScalarFieldEnum = (typeof BillingReminderScalarFieldEnum)[keyof typeof BillingReminderScalarFieldEnum]
+
+
+export const BillingFollowUpScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  status: 'status',
+  assignedTo: 'assignedTo',
+  reason: 'reason',
+  periods: 'periods',
+  createdAt: 'createdAt',
+  closedAt: 'closedAt'
+} as const
+
+export type BillingFollowUpScalarFieldEnum = (typeof BillingFollowUpScalarFieldEnum)[keyof typeof BillingFollowUpScalarFieldEnum]
+
+
+export const BillingContactScalarFieldEnum = {
+  id: 'id',
+  followUpId: 'followUpId',
+  estateId: 'estateId',
+  staffId: 'staffId',
+  method: 'method',
+  outcome: 'outcome',
+  note: 'note',
+  promisedOn: 'promisedOn',
+  contactedAt: 'contactedAt'
+} as const
+
+export type BillingContactScalarFieldEnum = (typeof BillingContactScalarFieldEnum)[keyof typeof BillingContactScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -1,0 +1,93 @@
+// Queries of the repairs domain that need more than Prisma's builder: the dispatch candidates of an estate with
+// their open workload and best-known position, and the per-estate / per-technician figures.
+
+import type { Tx } from '../../core/tx.js';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
+import { OPEN } from './categories.js';
+import type { Candidate, Point } from './dispatch.js';
+
+/** A reported location older than this says nothing about where the technician is now. */
+export const LOCATION_FRESH_MS = 2 * 3600_000;
+
+type Db = PrismaClient | Tx;
+
+export async function candidatesOf(db: Db, estateId: string, now: Date): Promise<Candidate[]> {
+  const rows = await db.$queryRaw<
+    {
+      id: string;
+      name: string;
+      skills: unknown;
+      on_duty: boolean;
+      shift_start_min: number;
+      shift_end_min: number;
+      lat_e6: number | null;
+      lng_e6: number | null;
+      located_at: Date | null;
+      base_lat: number | null;
+      base_lng: number | null;
+      open_orders: number;
+    }[]
+  >`
+    SELECT t.id::text, t.name, t.skills, t.on_duty, t.shift_start_min, t.shift_end_min, t.lat_e6, t.lng_e6,
+           t.located_at, bp.lat_e6 AS base_lat, bp.lng_e6 AS base_lng,
+           (SELECT count(*)::int FROM repair_orders o
+             WHERE o.technician_id = t.id AND o.status IN (${Prisma.join([...OPEN])})) AS open_orders
+    FROM technicians t
+    LEFT JOIN building_positions bp ON bp.building_id = t.base_building_id
+    WHERE t.estate_id = ${estateId}::uuid`;
+  return rows.map((r) => {
+    const fresh = r.located_at && now.getTime() - r.located_at.getTime() <= LOCATION_FRESH_MS;
+    let position: Point | null = null;
+    if (fresh && r.lat_e6 !== null && r.lng_e6 !== null) position = { latE6: r.lat_e6, lngE6: r.lng_e6 };
+    else if (r.base_lat !== null && r.base_lng !== null) position = { latE6: r.base_lat, lngE6: r.base_lng };
+    return {
+      id: r.id,
+      name: r.name,
+      skills: Array.isArray(r.skills) ? r.skills.filter((s): s is string => typeof s === 'string') : [],
+      onDuty: r.on_duty,
+      shiftStartMin: r.shift_start_min,
+      shiftEndMin: r.shift_end_min,
+      position,
+      openOrders: r.open_orders,
+    };
+  });
+}
+
+export async function positionOf(db: Db, buildingId: string | null): Promise<Point | null> {
+  if (!buildingId) return null;
+  const p = await db.buildingPosition.findUnique({ where: { buildingId } });
+  return p ? { latE6: p.latE6, lngE6: p.lngE6 } : null;
+}
+
+export interface FigureRow {
+  estate_id: string;
+  technician_id: string | null;
+  per_technician: boolean;
+  orders: number;
+  completed: number;
+  accept_min: number | null;
+  complete_min: number | null;
+  avg_rating: number | null;
+  ratings: number;
+  complained: number;
+}
+
+export function figures(prisma: PrismaClient, estateId: string | undefined, from: Date, to: Date) {
+  const where = [Prisma.sql`o.created_at >= ${from}`, Prisma.sql`o.created_at < ${to}`];
+  if (estateId) where.push(Prisma.sql`o.estate_id = ${estateId}::uuid`);
+  return prisma.$queryRaw<FigureRow[]>`
+    SELECT o.estate_id::text AS estate_id, o.technician_id::text AS technician_id,
+           GROUPING(o.technician_id) = 0 AS per_technician,
+           count(*)::int AS orders,
+           count(o.completed_at)::int AS completed,
+           (avg(extract(epoch FROM o.accepted_at - o.created_at)) / 60)::float8 AS accept_min,
+           (avg(extract(epoch FROM o.completed_at - o.created_at)) / 60)::float8 AS complete_min,
+           avg(o.rating)::float8 AS avg_rating,
+           count(o.rating)::int AS ratings,
+           count(c.order_id)::int AS complained
+    FROM repair_orders o
+    LEFT JOIN (SELECT DISTINCT order_id FROM repair_complaints) c ON c.order_id = o.id
+    WHERE ${Prisma.join(where, ' AND ')} AND o.status <> 'cancelled'
+    GROUP BY GROUPING SETS ((o.estate_id), (o.estate_id, o.technician_id))
+    ORDER BY 1, 3, 2`;
+}
