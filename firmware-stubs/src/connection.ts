@@ -79,6 +79,8 @@ export function openClient(
   });
   client.on('connect', () => {
     last = '';
+    // Nagle + delayed ACK would hold a small publish (a BLE answer, a PIN) for up to 40 ms behind the previous PUBACK
+    noDelay(client);
   });
   const ready = new Promise<void>((resolve, reject) => {
     const settle = () => {
@@ -105,4 +107,10 @@ export function openClient(
     client.on('end', onEnd);
   });
   return { client, ready };
+}
+
+/** TCP_NODELAY on the client's socket (plain or TLS); other transports have no such setting. */
+export function noDelay(client: MqttClient): void {
+  const stream = client.stream as unknown as { setNoDelay?: (on: boolean) => void };
+  stream.setNoDelay?.(true);
 }

@@ -32,7 +32,8 @@ export interface LocalBroker {
 export async function startLocalBroker(opts: LocalBrokerOptions = {}): Promise<LocalBroker> {
   const host = opts.host ?? '127.0.0.1';
   const broker = await Aedes.createBroker({ ...AEDES_DEFAULTS });
-  const server: Server = createServer(broker.handle);
+  // noDelay: Nagle + delayed ACK would add up to 40 ms to a door command (see BENCHMARKS.md)
+  const server: Server = createServer({ noDelay: true }, broker.handle);
   const port = await listenWithFallback(server, host, opts.port ?? 1883);
   return {
     broker,

@@ -44,11 +44,11 @@ export class ReaderService {
       decision = await this.d.decider.decide({ ...attempt, personId: r.ok ? r.personId : undefined }, verdict);
     } else {
       const r = this.d.passes.verify(input.value, startedAt);
-      let verdict: Verdict = r.ok ? this.d.policy.forPass(r.claims.doors, door) : deny(r.reason);
-      // count the use only for a pass that would open this door; a lost race for the last use is a denial
-      if (r.ok && verdict.granted && !this.d.passes.consume(r.claims)) verdict = deny('pass_used_up');
+      const verdict: Verdict = r.ok ? this.d.policy.forPass(r.claims.doors, door) : deny(r.reason);
       const passId = r.ok ? r.claims.id : r.passId;
-      decision = await this.d.decider.decide({ ...attempt, credentialId: passId }, verdict);
+      // the use is counted only for a grant, in the same commit as the decision; a lost race for the last use is a denial
+      const claim = r.ok ? () => (this.d.passes.consume(r.claims) ? undefined : 'pass_used_up') : undefined;
+      decision = await this.d.decider.decide({ ...attempt, credentialId: passId }, verdict, claim);
     }
     await this.d.bus.publish(
       'readerFeedback',

@@ -90,6 +90,17 @@ export class EventLog {
     return () => this.#listeners.delete(fn);
   }
 
+  /** Runs `fn` in one transaction with the appends it makes: one commit, one fsync. */
+  atomically<T>(fn: () => T): T {
+    try {
+      return this.#db.transaction(fn)();
+    } catch (e) {
+      // rolled back: appends made inside did not happen, so their numbers are free again
+      this.#seq = this.#lastSeq.get()?.seq ?? 0;
+      throw e;
+    }
+  }
+
   get lastSeq(): number {
     return this.#seq;
   }

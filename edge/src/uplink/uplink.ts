@@ -97,6 +97,8 @@ export class Uplink {
     const client = this.#client;
     if (!client) return;
     this.stats.connected = true;
+    // acks and batches are small: without TCP_NODELAY each would wait up to 40 ms on delayed ACKs
+    (client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     this.#rewind();
     try {
       await client.subscribeAsync(topicFor('eventAck', { gatewayId: this.o.gatewayId }), { qos: 1 });
