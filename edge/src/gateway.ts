@@ -114,10 +114,14 @@ function applyGallery(g: Gallery, upserts: readonly GalleryItem[], deletes: read
 }
 
 function loadGallery(p: Parts): void {
-  const items = p.store.items<GalleryItem>('gallery');
-  p.gallery = new Gallery(items[0]?.dim ?? EMBEDDING_DIM, Math.max(1024, items.length));
+  let gallery: Gallery | undefined;
+  const count = p.store.count('gallery');
+  p.store.each<GalleryItem>('gallery', (t) => {
+    gallery ??= new Gallery(t.dim, Math.max(1024, count));
+    applyGallery(gallery, [t], []);
+  });
+  p.gallery = gallery ?? new Gallery(EMBEDDING_DIM);
   if (p.faces) p.faces.gallery = p.gallery;
-  applyGallery(p.gallery, items, []);
 }
 
 function assemble(o: GatewayOptions): Parts {

@@ -58,6 +58,21 @@ export class SectionStore {
       .map((r) => JSON.parse(sealed ? this.sealer.open(r.body, `${section}/${r.kind}/${r.id}`) : r.body) as T);
   }
 
+  count(section: Section): number {
+    const row = this.db.prepare('SELECT COUNT(*) AS n FROM section_items WHERE section = ?').get(section) as {
+      n: number;
+    };
+    return row.n;
+  }
+
+  /** Visits the items one row at a time: a 50,000-template gallery is never held twice in memory as strings. */
+  each<T extends StoredItem = StoredItem>(section: Section, visit: (item: T) => void): void {
+    const sealed = SectionStore.SEALED.has(section);
+    for (const r of this.#items.iterate(section)) {
+      visit(JSON.parse(sealed ? this.sealer.open(r.body, `${section}/${r.kind}/${r.id}`) : r.body) as T);
+    }
+  }
+
   /**
    * fromVersion 0 replaces the section; otherwise the delta must start at the
    * version the gateway runs (an older one is stale, a newer one means a
