@@ -48,7 +48,7 @@ export function queryMix(estate: DemoEstate, n: number, seed = 7): QueryMix {
     const name = pick(persons).name;
     const r = rnd();
     if (r < 0.3) return name.slice(0, 1);
-    if (r < 0.55) return name.slice(1 + Math.floor(rnd() * (name.length - 1)), undefined).slice(0, 1);
+    if (r < 0.55) return name.charAt(1 + Math.floor(rnd() * (name.length - 1)));
     if (r < 0.8) return name.slice(0, 2);
     if (r < 0.95) return name;
     return `${name.slice(0, 1)}${pick(['曌', '龘', '靐', '齉'])}`;

@@ -25,13 +25,23 @@ export interface SearchRow {
 }
 
 export function searchPersons(prisma: PrismaClient, f: SearchFilter): Promise<SearchRow[]> {
+  return prisma.$queryRaw<SearchRow[]>(searchSql(f));
+}
+
+/** The search statement itself (tests EXPLAIN it). */
+export function searchSql(f: SearchFilter): Prisma.Sql {
   const where: Prisma.Sql[] = [Prisma.sql`p.erased_at IS NULL`, Prisma.sql`h.status = 'active'`];
   if (f.estateId) where.push(Prisma.sql`p.estate_id = ${f.estateId}::uuid`);
   if (f.name) where.push(Prisma.sql`p.name LIKE ${`%${likeEscape(f.name)}%`}`);
   if (f.phoneBidx) where.push(Prisma.sql`p.phone_bidx = ${f.phoneBidx}`);
-  if (f.unit) where.push(Prisma.sql`u.number LIKE ${`${likeEscape(f.unit)}%`}`);
+  if (f.unit) {
+    where.push(Prisma.sql`u.number LIKE ${`${likeEscape(f.unit)}%`}`);
+    // A unit is in its household's estate; saying so lets the planner start from the (estate, number) prefix
+    // index instead of joining every person of the estate to its unit and filtering afterwards.
+    if (f.estateId) where.push(Prisma.sql`u.estate_id = ${f.estateId}::uuid`);
+  }
   if (f.after) where.push(Prisma.sql`(p.name, p.id) > (${f.after.name}, ${f.after.id}::uuid)`);
-  return prisma.$queryRaw<SearchRow[]>`
+  return Prisma.sql`
     SELECT p.id::text AS person_id, p.household_id::text AS household_id, p.estate_id::text AS estate_id,
            p.name, p.relation, p.phone_last4, u.number AS unit_number
     FROM persons p
