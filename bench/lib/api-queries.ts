@@ -1,21 +1,10 @@
 import type { generateDemo } from '@estate/cloud';
+import { prng } from './random.js';
 
 /** The pilot-size demo data (issue 4): 12 estates, 8,000 households, the demo generator's fixed seed. */
 export const SEED = { estates: 12, households: 8_000, seed: 20_240_601 } as const;
 
 export type DemoEstate = ReturnType<typeof generateDemo>[number];
-
-/** A small deterministic PRNG (mulberry32), so every run asks the same questions in the same order. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export interface QueryMix {
   /** Search paths (with query string), shuffled; how many of each kind. */

@@ -169,15 +169,8 @@ function configure(
     const r = gw.apply(delta);
     if (!r.ok) throw new Error(`bench estate: the gateway refused the ${delta.section} delta (${r.reason})`);
   };
-  const full = (section: Delta['section'], upserts: Delta['upserts']): Delta => ({
-    section,
-    fromVersion: 0,
-    toVersion: 1,
-    deletes: [],
-    upserts,
-  });
   apply(
-    full('config', [
+    fullDelta('config', [
       {
         kind: 'config',
         id: 'config',
@@ -203,7 +196,7 @@ function configure(
     ]),
   );
   apply(
-    full('access', [
+    fullDelta('access', [
       ...doorIds.map((id, i) => ({
         kind: 'door',
         id,
@@ -223,9 +216,18 @@ function configure(
     ]),
   );
   apply(
-    full(
+    fullDelta(
       'credentials',
       members.map((m) => ({ kind: 'pin', id: m.personId, hash: pinHash(pinKey, m.pin) })),
     ),
   );
 }
+
+/** A whole section at version 1, as the cloud would send it to a fresh gateway. */
+export const fullDelta = (section: Delta['section'], upserts: Delta['upserts']): Delta => ({
+  section,
+  fromVersion: 0,
+  toVersion: 1,
+  deletes: [],
+  upserts,
+});

@@ -18,6 +18,7 @@ import {
 import { Camera, Door } from '@estate/firmware-stubs';
 import type { FaceAnalysis, FacePipeline } from '@estate/models';
 import { exportRawPublicKey } from '@estate/protocols';
+import { fullDelta } from './estate.js';
 import { type Resident, randomUnitVector, seededRandom } from './face-people.js';
 import { PhaseRss } from './face-rss.js';
 
@@ -241,16 +242,9 @@ function apply(gw: Gateway, delta: Delta): void {
 /** Desired state as the cloud would sync it: config, doors with their camera, one group holding every resident. */
 function configure(gw: Gateway, doorIds: readonly string[], residents: readonly Resident[]): void {
   const cloud = generateKeyPairSync('ed25519');
-  const full = (section: Delta['section'], upserts: Delta['upserts']): Delta => ({
-    section,
-    fromVersion: 0,
-    toVersion: 1,
-    deletes: [],
-    upserts,
-  });
   apply(
     gw,
-    full('config', [
+    fullDelta('config', [
       {
         kind: 'config',
         id: 'config',
@@ -276,7 +270,7 @@ function configure(gw: Gateway, doorIds: readonly string[], residents: readonly 
   );
   apply(
     gw,
-    full('access', [
+    fullDelta('access', [
       ...doorIds.map((id, i) => ({
         kind: 'door',
         id,

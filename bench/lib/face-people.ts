@@ -82,18 +82,6 @@ export async function enrolCast(pipeline: FacePipeline): Promise<FaceCast> {
   return { residents, strangers, others, refused };
 }
 
-/** A deterministic PRNG (mulberry32), so a padded gallery is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** A random unit vector, uniform on the sphere (normalised Gaussian coordinates, Box–Muller). */
 export function randomUnitVector(dim: number, random: () => number): Float32Array {
   const v = new Float32Array(dim);
@@ -114,3 +102,5 @@ export function randomUnitVector(dim: number, random: () => number): Float32Arra
   for (let i = 0; i < dim; i++) v[i] = (v[i] as number) * inv;
   return v;
 }
+
+export { prng as seededRandom } from './random.js';

@@ -1,15 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-
-const MiB = 1024 * 1024;
-
-function vmHwmBytes(): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { writeFileSync } from 'node:fs';
+import { MiB, vmHwmBytes } from './rss.js';
 
 /**
  * Peak RSS of one phase of a run (gallery sync, gateway boot, decisions), where

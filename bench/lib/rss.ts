@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-const MiB = 1024 * 1024;
+export const MiB = 1024 * 1024;
 
 /** The kernel's high-water mark of this process's resident set (Linux), in bytes; undefined elsewhere. */
-function vmHwmBytes(): number | undefined {
+export function vmHwmBytes(): number | undefined {
   try {
     const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
