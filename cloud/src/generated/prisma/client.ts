@@ -281,3 +281,23 @@ export type BillingFollowUp = Prisma.BillingFollowUpModel
  * 
  */
 export type BillingContact = Prisma.BillingContactModel
+/**
+ * Model Gateway
+ * 
+ */
+export type Gateway = Prisma.GatewayModel
+/**
+ * Model GatewayDevice
+ * 
+ */
+export type GatewayDevice = Prisma.GatewayDeviceModel
+/**
+ * Model GatewayEvent
+ * 
+ */
+export type GatewayEvent = Prisma.GatewayEventModel
+/**
+ * Model GatewayIngest
+ * 
+ */
+export type GatewayIngest = Prisma.GatewayIngestModel

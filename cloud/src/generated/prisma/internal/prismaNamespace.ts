@@ -444,7 +444,11 @@ export const ModelName = {
   PaymentNotification: 'PaymentNotification',
   BillingReminder: 'BillingReminder',
   BillingFollowUp: 'BillingFollowUp',
-  BillingContact: 'BillingContact'
+  BillingContact: 'BillingContact',
+  Gateway: 'Gateway',
+  GatewayDevice: 'GatewayDevice',
+  GatewayEvent: 'GatewayEvent',
+  GatewayIngest: 'GatewayIngest'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -460,7 +464,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact"
+    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -4016,6 +4020,302 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    Gateway: {
+      payload: Prisma.$GatewayPayload<ExtArgs>
+      fields: Prisma.GatewayFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.GatewayFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.GatewayFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>
+        }
+        findFirst: {
+          args: Prisma.GatewayFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.GatewayFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>
+        }
+        findMany: {
+          args: Prisma.GatewayFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>[]
+        }
+        create: {
+          args: Prisma.GatewayCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>
+        }
+        createMany: {
+          args: Prisma.GatewayCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.GatewayCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>[]
+        }
+        delete: {
+          args: Prisma.GatewayDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>
+        }
+        update: {
+          args: Prisma.GatewayUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>
+        }
+        deleteMany: {
+          args: Prisma.GatewayDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.GatewayUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.GatewayUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>[]
+        }
+        upsert: {
+          args: Prisma.GatewayUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayPayload>
+        }
+        aggregate: {
+          args: Prisma.GatewayAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateGateway>
+        }
+        groupBy: {
+          args: Prisma.GatewayGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.GatewayCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayCountAggregateOutputType> | number
+        }
+      }
+    }
+    GatewayDevice: {
+      payload: Prisma.$GatewayDevicePayload<ExtArgs>
+      fields: Prisma.GatewayDeviceFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.GatewayDeviceFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.GatewayDeviceFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>
+        }
+        findFirst: {
+          args: Prisma.GatewayDeviceFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.GatewayDeviceFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>
+        }
+        findMany: {
+          args: Prisma.GatewayDeviceFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>[]
+        }
+        create: {
+          args: Prisma.GatewayDeviceCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>
+        }
+        createMany: {
+          args: Prisma.GatewayDeviceCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.GatewayDeviceCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>[]
+        }
+        delete: {
+          args: Prisma.GatewayDeviceDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>
+        }
+        update: {
+          args: Prisma.GatewayDeviceUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>
+        }
+        deleteMany: {
+          args: Prisma.GatewayDeviceDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.GatewayDeviceUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.GatewayDeviceUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>[]
+        }
+        upsert: {
+          args: Prisma.GatewayDeviceUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDevicePayload>
+        }
+        aggregate: {
+          args: Prisma.GatewayDeviceAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateGatewayDevice>
+        }
+        groupBy: {
+          args: Prisma.GatewayDeviceGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayDeviceGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.GatewayDeviceCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayDeviceCountAggregateOutputType> | number
+        }
+      }
+    }
+    GatewayEvent: {
+      payload: Prisma.$GatewayEventPayload<ExtArgs>
+      fields: Prisma.GatewayEventFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.GatewayEventFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.GatewayEventFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>
+        }
+        findFirst: {
+          args: Prisma.GatewayEventFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.GatewayEventFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>
+        }
+        findMany: {
+          args: Prisma.GatewayEventFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>[]
+        }
+        create: {
+          args: Prisma.GatewayEventCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>
+        }
+        createMany: {
+          args: Prisma.GatewayEventCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.GatewayEventCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>[]
+        }
+        delete: {
+          args: Prisma.GatewayEventDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>
+        }
+        update: {
+          args: Prisma.GatewayEventUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>
+        }
+        deleteMany: {
+          args: Prisma.GatewayEventDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.GatewayEventUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.GatewayEventUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>[]
+        }
+        upsert: {
+          args: Prisma.GatewayEventUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventPayload>
+        }
+        aggregate: {
+          args: Prisma.GatewayEventAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateGatewayEvent>
+        }
+        groupBy: {
+          args: Prisma.GatewayEventGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayEventGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.GatewayEventCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayEventCountAggregateOutputType> | number
+        }
+      }
+    }
+    GatewayIngest: {
+      payload: Prisma.$GatewayIngestPayload<ExtArgs>
+      fields: Prisma.GatewayIngestFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.GatewayIngestFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.GatewayIngestFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>
+        }
+        findFirst: {
+          args: Prisma.GatewayIngestFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.GatewayIngestFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>
+        }
+        findMany: {
+          args: Prisma.GatewayIngestFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>[]
+        }
+        create: {
+          args: Prisma.GatewayIngestCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>
+        }
+        createMany: {
+          args: Prisma.GatewayIngestCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.GatewayIngestCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>[]
+        }
+        delete: {
+          args: Prisma.GatewayIngestDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>
+        }
+        update: {
+          args: Prisma.GatewayIngestUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>
+        }
+        deleteMany: {
+          args: Prisma.GatewayIngestDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.GatewayIngestUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.GatewayIngestUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>[]
+        }
+        upsert: {
+          args: Prisma.GatewayIngestUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayIngestPayload>
+        }
+        aggregate: {
+          args: Prisma.GatewayIngestAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateGatewayIngest>
+        }
+        groupBy: {
+          args: Prisma.GatewayIngestGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayIngestGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.GatewayIngestCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayIngestCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -4779,6 +5079,68 @@ export const BillingContactScalarFieldEnum = {
 export type BillingContactScalarFieldEnum = (typeof BillingContactScalarFieldEnum)[keyof typeof BillingContactScalarFieldEnum]
 
 
+export const GatewayScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  name: 'name',
+  status: 'status',
+  claimHash: 'claimHash',
+  claimExpiresAt: 'claimExpiresAt',
+  claimedAt: 'claimedAt',
+  publicKey: 'publicKey',
+  secretHash: 'secretHash',
+  online: 'online',
+  lastSeenAt: 'lastSeenAt',
+  appliedVersion: 'appliedVersion',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type GatewayScalarFieldEnum = (typeof GatewayScalarFieldEnum)[keyof typeof GatewayScalarFieldEnum]
+
+
+export const GatewayDeviceScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  deviceId: 'deviceId',
+  kind: 'kind',
+  doorId: 'doorId',
+  parkingSpace: 'parkingSpace',
+  online: 'online',
+  lastSeenAt: 'lastSeenAt',
+  pairedBy: 'pairedBy',
+  pairedAt: 'pairedAt'
+} as const
+
+export type GatewayDeviceScalarFieldEnum = (typeof GatewayDeviceScalarFieldEnum)[keyof typeof GatewayDeviceScalarFieldEnum]
+
+
+export const GatewayEventScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  seq: 'seq',
+  estateId: 'estateId',
+  type: 'type',
+  ts: 'ts',
+  doorId: 'doorId',
+  deviceId: 'deviceId',
+  personId: 'personId',
+  method: 'method',
+  granted: 'granted',
+  body: 'body',
+  receivedAt: 'receivedAt'
+} as const
+
+export type GatewayEventScalarFieldEnum = (typeof GatewayEventScalarFieldEnum)[keyof typeof GatewayEventScalarFieldEnum]
+
+
+export const GatewayIngestScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  ackedSeq: 'ackedSeq',
+  updatedAt: 'updatedAt'
+} as const
+
+export type GatewayIngestScalarFieldEnum = (typeof GatewayIngestScalarFieldEnum)[keyof typeof GatewayIngestScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -5122,6 +5484,10 @@ export type GlobalOmitConfig = {
   billingReminder?: Prisma.BillingReminderOmit
   billingFollowUp?: Prisma.BillingFollowUpOmit
   billingContact?: Prisma.BillingContactOmit
+  gateway?: Prisma.GatewayOmit
+  gatewayDevice?: Prisma.GatewayDeviceOmit
+  gatewayEvent?: Prisma.GatewayEventOmit
+  gatewayIngest?: Prisma.GatewayIngestOmit
 }
 
 /* Types for Logging */

@@ -98,7 +98,11 @@ export const ModelName = {
   PaymentNotification: 'PaymentNotification',
   BillingReminder: 'BillingReminder',
   BillingFollowUp: 'BillingFollowUp',
-  BillingContact: 'BillingContact'
+  BillingContact: 'BillingContact',
+  Gateway: 'Gateway',
+  GatewayDevice: 'GatewayDevice',
+  GatewayEvent: 'GatewayEvent',
+  GatewayIngest: 'GatewayIngest'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -839,6 +843,68 @@ export const BillingContactScalarFieldEnum = {
 } as const
 
 export type BillingContactScalarFieldEnum = (typeof BillingContactScalarFieldEnum)[keyof typeof BillingContactScalarFieldEnum]
+
+
+export const GatewayScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  name: 'name',
+  status: 'status',
+  claimHash: 'claimHash',
+  claimExpiresAt: 'claimExpiresAt',
+  claimedAt: 'claimedAt',
+  publicKey: 'publicKey',
+  secretHash: 'secretHash',
+  online: 'online',
+  lastSeenAt: 'lastSeenAt',
+  appliedVersion: 'appliedVersion',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type GatewayScalarFieldEnum = (typeof GatewayScalarFieldEnum)[keyof typeof GatewayScalarFieldEnum]
+
+
+export const GatewayDeviceScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  deviceId: 'deviceId',
+  kind: 'kind',
+  doorId: 'doorId',
+  parkingSpace: 'parkingSpace',
+  online: 'online',
+  lastSeenAt: 'lastSeenAt',
+  pairedBy: 'pairedBy',
+  pairedAt: 'pairedAt'
+} as const
+
+export type GatewayDeviceScalarFieldEnum = (typeof GatewayDeviceScalarFieldEnum)[keyof typeof GatewayDeviceScalarFieldEnum]
+
+
+export const GatewayEventScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  seq: 'seq',
+  estateId: 'estateId',
+  type: 'type',
+  ts: 'ts',
+  doorId: 'doorId',
+  deviceId: 'deviceId',
+  personId: 'personId',
+  method: 'method',
+  granted: 'granted',
+  body: 'body',
+  receivedAt: 'receivedAt'
+} as const
+
+export type GatewayEventScalarFieldEnum = (typeof GatewayEventScalarFieldEnum)[keyof typeof GatewayEventScalarFieldEnum]
+
+
+export const GatewayIngestScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  ackedSeq: 'ackedSeq',
+  updatedAt: 'updatedAt'
+} as const
+
+export type GatewayIngestScalarFieldEnum = (typeof GatewayIngestScalarFieldEnum)[keyof typeof GatewayIngestScalarFieldEnum]
 
 
 export const SortOrder = {
