@@ -15,7 +15,8 @@ CREATE TABLE gateways (
   claimed_at timestamptz(3),
   -- the gateway's own key pair is made on the box; the cloud keeps its public key (SPKI, base64url)
   public_key text,
-  -- uplink password, hashed (scrypt, "salt:hash" base64url); the password itself is shown once, to the box
+  -- uplink password (32 random bytes) hashed with core/tokens hashToken, as refresh tokens are: high entropy needs
+  -- no slow hash, and the broker checks it on every connect. The password itself is given once, to the box.
   secret_hash text,
   online boolean NOT NULL DEFAULT false,
   last_seen_at timestamptz(3),
