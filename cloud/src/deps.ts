@@ -5,6 +5,7 @@ import { localBlobStore } from './core/blob-store.js';
 import type { CloudDeps } from './core/deps.js';
 import { noOcr, type OcrProvider } from './core/ocr.js';
 import { argon2idHasher } from './core/passwords.js';
+import { signingKeys } from './core/signing.js';
 import { type Database, openDatabase } from './db/driver.js';
 import { migrate } from './db/migrate.js';
 
@@ -37,6 +38,7 @@ export async function openDeps(
     passwords: argon2idHasher(config.argon2MemoryKib),
     blobs: localBlobStore(join(config.dataDir, 'attachments')),
     ocr: options.ocr ?? noOcr,
+    signing: signingKeys(db.prisma, config.keyRing),
   };
   return { deps, db };
 }

@@ -8,6 +8,7 @@ import type { BlobStore } from './blob-store.js';
 import type { KeyRing } from './crypto.js';
 import type { OcrProvider } from './ocr.js';
 import type { PasswordHasher } from './passwords.js';
+import type { SigningKeys } from './signing.js';
 
 export interface CloudDeps {
   config: CloudConfig;
@@ -18,6 +19,8 @@ export interface CloudDeps {
   passwords: PasswordHasher;
   blobs: BlobStore;
   ocr: OcrProvider;
+  /** The cloud's signing keys (desired state, gateway commands, BLE keys, passes). */
+  signing: SigningKeys;
 }
 
 declare module 'fastify' {

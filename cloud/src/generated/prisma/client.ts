@@ -301,3 +301,8 @@ export type GatewayEvent = Prisma.GatewayEventModel
  * 
  */
 export type GatewayIngest = Prisma.GatewayIngestModel
+/**
+ * Model SigningKey
+ * 
+ */
+export type SigningKey = Prisma.SigningKeyModel

@@ -448,7 +448,8 @@ export const ModelName = {
   Gateway: 'Gateway',
   GatewayDevice: 'GatewayDevice',
   GatewayEvent: 'GatewayEvent',
-  GatewayIngest: 'GatewayIngest'
+  GatewayIngest: 'GatewayIngest',
+  SigningKey: 'SigningKey'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -464,7 +465,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest"
+    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest" | "signingKey"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -4316,6 +4317,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    SigningKey: {
+      payload: Prisma.$SigningKeyPayload<ExtArgs>
+      fields: Prisma.SigningKeyFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.SigningKeyFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.SigningKeyFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>
+        }
+        findFirst: {
+          args: Prisma.SigningKeyFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.SigningKeyFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>
+        }
+        findMany: {
+          args: Prisma.SigningKeyFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>[]
+        }
+        create: {
+          args: Prisma.SigningKeyCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>
+        }
+        createMany: {
+          args: Prisma.SigningKeyCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.SigningKeyCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>[]
+        }
+        delete: {
+          args: Prisma.SigningKeyDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>
+        }
+        update: {
+          args: Prisma.SigningKeyUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>
+        }
+        deleteMany: {
+          args: Prisma.SigningKeyDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.SigningKeyUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.SigningKeyUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>[]
+        }
+        upsert: {
+          args: Prisma.SigningKeyUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SigningKeyPayload>
+        }
+        aggregate: {
+          args: Prisma.SigningKeyAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSigningKey>
+        }
+        groupBy: {
+          args: Prisma.SigningKeyGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SigningKeyGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.SigningKeyCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SigningKeyCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -5141,6 +5216,20 @@ export const GatewayIngestScalarFieldEnum = {
 export type GatewayIngestScalarFieldEnum = (typeof GatewayIngestScalarFieldEnum)[keyof typeof GatewayIngestScalarFieldEnum]
 
 
+export const SigningKeyScalarFieldEnum = {
+  keyId: 'keyId',
+  purpose: 'purpose',
+  alg: 'alg',
+  publicKey: 'publicKey',
+  privateKeySealed: 'privateKeySealed',
+  active: 'active',
+  notAfter: 'notAfter',
+  createdAt: 'createdAt'
+} as const
+
+export type SigningKeyScalarFieldEnum = (typeof SigningKeyScalarFieldEnum)[keyof typeof SigningKeyScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -5488,6 +5577,7 @@ export type GlobalOmitConfig = {
   gatewayDevice?: Prisma.GatewayDeviceOmit
   gatewayEvent?: Prisma.GatewayEventOmit
   gatewayIngest?: Prisma.GatewayIngestOmit
+  signingKey?: Prisma.SigningKeyOmit
 }
 
 /* Types for Logging */

@@ -102,7 +102,8 @@ export const ModelName = {
   Gateway: 'Gateway',
   GatewayDevice: 'GatewayDevice',
   GatewayEvent: 'GatewayEvent',
-  GatewayIngest: 'GatewayIngest'
+  GatewayIngest: 'GatewayIngest',
+  SigningKey: 'SigningKey'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -905,6 +906,20 @@ export const GatewayIngestScalarFieldEnum = {
 } as const
 
 export type GatewayIngestScalarFieldEnum = (typeof GatewayIngestScalarFieldEnum)[keyof typeof GatewayIngestScalarFieldEnum]
+
+
+export const SigningKeyScalarFieldEnum = {
+  keyId: 'keyId',
+  purpose: 'purpose',
+  alg: 'alg',
+  publicKey: 'publicKey',
+  privateKeySealed: 'privateKeySealed',
+  active: 'active',
+  notAfter: 'notAfter',
+  createdAt: 'createdAt'
+} as const
+
+export type SigningKeyScalarFieldEnum = (typeof SigningKeyScalarFieldEnum)[keyof typeof SigningKeyScalarFieldEnum]
 
 
 export const SortOrder = {
