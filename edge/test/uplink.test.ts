@@ -158,4 +158,33 @@ describe('uplink store-and-forward', () => {
     await until(() => cloud.stored.size === 6);
     expect(log.backlog().events).toBe(1);
   });
+
+  it('exposes its client and calls onConnect hooks on every (re)connect, after its own subscriptions', async () => {
+    const cloud = await aCloud();
+    cleanup.push(cloud.close);
+    const log = new EventLog(':memory:');
+    const up = new Uplink({ url: cloud.broker.url, gatewayId: 'gw-4', log, reconnectMs: 50 });
+    cleanup.push(() => up.stop());
+    expect(up.client).toBeUndefined();
+    const seen: mqtt.MqttClient[] = [];
+    const off = up.onConnect((c) => {
+      seen.push(c);
+      throw new Error('a failing hook must not stop the uplink');
+    });
+    await up.start();
+    await until(() => seen.length === 1);
+    expect(seen[0]).toBe(up.client);
+    cloud.cut('gw-4');
+    await until(() => seen.length === 2);
+    // registered while connected: called at once
+    let late = 0;
+    up.onConnect(() => late++);
+    expect(late).toBe(1);
+    off();
+    log.append(anEvent(1));
+    await until(() => log.backlog().events === 0); // still forwarding after the throwing hook
+    cloud.cut('gw-4');
+    await until(() => late === 2);
+    expect(seen.length).toBe(2);
+  });
 });

@@ -42,7 +42,9 @@ export class Uplink {
   #inFlight: number[] = []; // last seq of each unacknowledged batch
   #ackTimer: NodeJS.Timeout | undefined;
   #pumping = false;
+  #subscribed = false;
   #unhook: (() => void) | undefined;
+  readonly #connectHooks = new Set<(client: mqtt.MqttClient) => void>();
   readonly #batch: number;
   readonly #window: number;
   readonly #ackTimeoutMs: number;
@@ -53,6 +55,29 @@ export class Uplink {
     this.#window = o.window ?? 4;
     this.#ackTimeoutMs = o.ackTimeoutMs ?? 10_000;
     this.#now = o.now ?? Date.now;
+  }
+
+  /** The live MQTT client to the cloud (undefined before start / after stop), for other gateway parts (sync). */
+  get client(): mqtt.MqttClient | undefined {
+    return this.#client;
+  }
+
+  /**
+   * Run fn on every (re)connect, after the uplink's own subscriptions are in place (clean sessions:
+   * subscriptions must be redone each time). Returns an unsubscribe. A throwing hook is ignored.
+   */
+  onConnect(fn: (client: mqtt.MqttClient) => void): () => void {
+    this.#connectHooks.add(fn);
+    if (this.#client && this.stats.connected && this.#subscribed) this.#runHook(fn, this.#client);
+    return () => this.#connectHooks.delete(fn);
+  }
+
+  #runHook(fn: (client: mqtt.MqttClient) => void, client: mqtt.MqttClient): void {
+    try {
+      fn(client);
+    } catch {
+      // another part's failure must not stop the uplink
+    }
   }
 
   async start(): Promise<void> {
@@ -79,6 +104,7 @@ export class Uplink {
     client.on('connect', () => void this.#onConnect(presence));
     client.on('close', () => {
       this.stats.connected = false;
+      this.#subscribed = false;
       this.#rewind();
     });
     client.on('error', () => {}); // reconnects by itself; errors must not kill the gateway
@@ -109,6 +135,8 @@ export class Uplink {
     } catch {
       return; // the link dropped again; the next connect retries
     }
+    this.#subscribed = true;
+    for (const fn of this.#connectHooks) this.#runHook(fn, client);
     await this.#pump();
   }
 
