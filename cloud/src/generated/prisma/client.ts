@@ -306,3 +306,23 @@ export type GatewayIngest = Prisma.GatewayIngestModel
  * 
  */
 export type SigningKey = Prisma.SigningKeyModel
+/**
+ * Model GatewayDesired
+ * 
+ */
+export type GatewayDesired = Prisma.GatewayDesiredModel
+/**
+ * Model DesiredSection
+ * 
+ */
+export type DesiredSection = Prisma.DesiredSectionModel
+/**
+ * Model DesiredItem
+ * 
+ */
+export type DesiredItem = Prisma.DesiredItemModel
+/**
+ * Model GatewayCommand
+ * 
+ */
+export type GatewayCommand = Prisma.GatewayCommandModel

@@ -449,7 +449,11 @@ export const ModelName = {
   GatewayDevice: 'GatewayDevice',
   GatewayEvent: 'GatewayEvent',
   GatewayIngest: 'GatewayIngest',
-  SigningKey: 'SigningKey'
+  SigningKey: 'SigningKey',
+  GatewayDesired: 'GatewayDesired',
+  DesiredSection: 'DesiredSection',
+  DesiredItem: 'DesiredItem',
+  GatewayCommand: 'GatewayCommand'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -465,7 +469,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest" | "signingKey"
+    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest" | "signingKey" | "gatewayDesired" | "desiredSection" | "desiredItem" | "gatewayCommand"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -4391,6 +4395,302 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    GatewayDesired: {
+      payload: Prisma.$GatewayDesiredPayload<ExtArgs>
+      fields: Prisma.GatewayDesiredFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.GatewayDesiredFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.GatewayDesiredFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>
+        }
+        findFirst: {
+          args: Prisma.GatewayDesiredFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.GatewayDesiredFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>
+        }
+        findMany: {
+          args: Prisma.GatewayDesiredFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>[]
+        }
+        create: {
+          args: Prisma.GatewayDesiredCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>
+        }
+        createMany: {
+          args: Prisma.GatewayDesiredCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.GatewayDesiredCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>[]
+        }
+        delete: {
+          args: Prisma.GatewayDesiredDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>
+        }
+        update: {
+          args: Prisma.GatewayDesiredUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>
+        }
+        deleteMany: {
+          args: Prisma.GatewayDesiredDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.GatewayDesiredUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.GatewayDesiredUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>[]
+        }
+        upsert: {
+          args: Prisma.GatewayDesiredUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayDesiredPayload>
+        }
+        aggregate: {
+          args: Prisma.GatewayDesiredAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateGatewayDesired>
+        }
+        groupBy: {
+          args: Prisma.GatewayDesiredGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayDesiredGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.GatewayDesiredCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayDesiredCountAggregateOutputType> | number
+        }
+      }
+    }
+    DesiredSection: {
+      payload: Prisma.$DesiredSectionPayload<ExtArgs>
+      fields: Prisma.DesiredSectionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.DesiredSectionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.DesiredSectionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>
+        }
+        findFirst: {
+          args: Prisma.DesiredSectionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.DesiredSectionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>
+        }
+        findMany: {
+          args: Prisma.DesiredSectionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>[]
+        }
+        create: {
+          args: Prisma.DesiredSectionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>
+        }
+        createMany: {
+          args: Prisma.DesiredSectionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.DesiredSectionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>[]
+        }
+        delete: {
+          args: Prisma.DesiredSectionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>
+        }
+        update: {
+          args: Prisma.DesiredSectionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>
+        }
+        deleteMany: {
+          args: Prisma.DesiredSectionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.DesiredSectionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.DesiredSectionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>[]
+        }
+        upsert: {
+          args: Prisma.DesiredSectionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredSectionPayload>
+        }
+        aggregate: {
+          args: Prisma.DesiredSectionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateDesiredSection>
+        }
+        groupBy: {
+          args: Prisma.DesiredSectionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.DesiredSectionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.DesiredSectionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.DesiredSectionCountAggregateOutputType> | number
+        }
+      }
+    }
+    DesiredItem: {
+      payload: Prisma.$DesiredItemPayload<ExtArgs>
+      fields: Prisma.DesiredItemFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.DesiredItemFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.DesiredItemFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>
+        }
+        findFirst: {
+          args: Prisma.DesiredItemFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.DesiredItemFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>
+        }
+        findMany: {
+          args: Prisma.DesiredItemFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>[]
+        }
+        create: {
+          args: Prisma.DesiredItemCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>
+        }
+        createMany: {
+          args: Prisma.DesiredItemCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.DesiredItemCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>[]
+        }
+        delete: {
+          args: Prisma.DesiredItemDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>
+        }
+        update: {
+          args: Prisma.DesiredItemUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>
+        }
+        deleteMany: {
+          args: Prisma.DesiredItemDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.DesiredItemUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.DesiredItemUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>[]
+        }
+        upsert: {
+          args: Prisma.DesiredItemUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$DesiredItemPayload>
+        }
+        aggregate: {
+          args: Prisma.DesiredItemAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateDesiredItem>
+        }
+        groupBy: {
+          args: Prisma.DesiredItemGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.DesiredItemGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.DesiredItemCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.DesiredItemCountAggregateOutputType> | number
+        }
+      }
+    }
+    GatewayCommand: {
+      payload: Prisma.$GatewayCommandPayload<ExtArgs>
+      fields: Prisma.GatewayCommandFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.GatewayCommandFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.GatewayCommandFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>
+        }
+        findFirst: {
+          args: Prisma.GatewayCommandFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.GatewayCommandFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>
+        }
+        findMany: {
+          args: Prisma.GatewayCommandFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>[]
+        }
+        create: {
+          args: Prisma.GatewayCommandCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>
+        }
+        createMany: {
+          args: Prisma.GatewayCommandCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.GatewayCommandCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>[]
+        }
+        delete: {
+          args: Prisma.GatewayCommandDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>
+        }
+        update: {
+          args: Prisma.GatewayCommandUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>
+        }
+        deleteMany: {
+          args: Prisma.GatewayCommandDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.GatewayCommandUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.GatewayCommandUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>[]
+        }
+        upsert: {
+          args: Prisma.GatewayCommandUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayCommandPayload>
+        }
+        aggregate: {
+          args: Prisma.GatewayCommandAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateGatewayCommand>
+        }
+        groupBy: {
+          args: Prisma.GatewayCommandGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayCommandGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.GatewayCommandCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayCommandCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -5230,6 +5530,68 @@ export const SigningKeyScalarFieldEnum = {
 export type SigningKeyScalarFieldEnum = (typeof SigningKeyScalarFieldEnum)[keyof typeof SigningKeyScalarFieldEnum]
 
 
+export const GatewayDesiredScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  version: 'version',
+  pinKeySealed: 'pinKeySealed',
+  appliedVersion: 'appliedVersion',
+  ackStatus: 'ackStatus',
+  ackReason: 'ackReason',
+  drift: 'drift',
+  ackedAt: 'ackedAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type GatewayDesiredScalarFieldEnum = (typeof GatewayDesiredScalarFieldEnum)[keyof typeof GatewayDesiredScalarFieldEnum]
+
+
+export const DesiredSectionScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  section: 'section',
+  version: 'version',
+  sha256: 'sha256',
+  items: 'items',
+  horizon: 'horizon',
+  appliedVersion: 'appliedVersion'
+} as const
+
+export type DesiredSectionScalarFieldEnum = (typeof DesiredSectionScalarFieldEnum)[keyof typeof DesiredSectionScalarFieldEnum]
+
+
+export const DesiredItemScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  section: 'section',
+  kind: 'kind',
+  itemId: 'itemId',
+  version: 'version',
+  deleted: 'deleted',
+  body: 'body',
+  digest: 'digest'
+} as const
+
+export type DesiredItemScalarFieldEnum = (typeof DesiredItemScalarFieldEnum)[keyof typeof DesiredItemScalarFieldEnum]
+
+
+export const GatewayCommandScalarFieldEnum = {
+  cmdId: 'cmdId',
+  gatewayId: 'gatewayId',
+  estateId: 'estateId',
+  action: 'action',
+  doorId: 'doorId',
+  durationS: 'durationS',
+  issuedBy: 'issuedBy',
+  issuerRole: 'issuerRole',
+  issuedAt: 'issuedAt',
+  expiresAt: 'expiresAt',
+  status: 'status',
+  reason: 'reason',
+  detail: 'detail',
+  ackedAt: 'ackedAt'
+} as const
+
+export type GatewayCommandScalarFieldEnum = (typeof GatewayCommandScalarFieldEnum)[keyof typeof GatewayCommandScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -5578,6 +5940,10 @@ export type GlobalOmitConfig = {
   gatewayEvent?: Prisma.GatewayEventOmit
   gatewayIngest?: Prisma.GatewayIngestOmit
   signingKey?: Prisma.SigningKeyOmit
+  gatewayDesired?: Prisma.GatewayDesiredOmit
+  desiredSection?: Prisma.DesiredSectionOmit
+  desiredItem?: Prisma.DesiredItemOmit
+  gatewayCommand?: Prisma.GatewayCommandOmit
 }
 
 /* Types for Logging */

@@ -103,7 +103,11 @@ export const ModelName = {
   GatewayDevice: 'GatewayDevice',
   GatewayEvent: 'GatewayEvent',
   GatewayIngest: 'GatewayIngest',
-  SigningKey: 'SigningKey'
+  SigningKey: 'SigningKey',
+  GatewayDesired: 'GatewayDesired',
+  DesiredSection: 'DesiredSection',
+  DesiredItem: 'DesiredItem',
+  GatewayCommand: 'GatewayCommand'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -920,6 +924,68 @@ export const SigningKeyScalarFieldEnum = {
 } as const
 
 export type SigningKeyScalarFieldEnum = (typeof SigningKeyScalarFieldEnum)[keyof typeof SigningKeyScalarFieldEnum]
+
+
+export const GatewayDesiredScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  version: 'version',
+  pinKeySealed: 'pinKeySealed',
+  appliedVersion: 'appliedVersion',
+  ackStatus: 'ackStatus',
+  ackReason: 'ackReason',
+  drift: 'drift',
+  ackedAt: 'ackedAt',
+  updatedAt: 'updatedAt'
+} as const
+
+export type GatewayDesiredScalarFieldEnum = (typeof GatewayDesiredScalarFieldEnum)[keyof typeof GatewayDesiredScalarFieldEnum]
+
+
+export const DesiredSectionScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  section: 'section',
+  version: 'version',
+  sha256: 'sha256',
+  items: 'items',
+  horizon: 'horizon',
+  appliedVersion: 'appliedVersion'
+} as const
+
+export type DesiredSectionScalarFieldEnum = (typeof DesiredSectionScalarFieldEnum)[keyof typeof DesiredSectionScalarFieldEnum]
+
+
+export const DesiredItemScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  section: 'section',
+  kind: 'kind',
+  itemId: 'itemId',
+  version: 'version',
+  deleted: 'deleted',
+  body: 'body',
+  digest: 'digest'
+} as const
+
+export type DesiredItemScalarFieldEnum = (typeof DesiredItemScalarFieldEnum)[keyof typeof DesiredItemScalarFieldEnum]
+
+
+export const GatewayCommandScalarFieldEnum = {
+  cmdId: 'cmdId',
+  gatewayId: 'gatewayId',
+  estateId: 'estateId',
+  action: 'action',
+  doorId: 'doorId',
+  durationS: 'durationS',
+  issuedBy: 'issuedBy',
+  issuerRole: 'issuerRole',
+  issuedAt: 'issuedAt',
+  expiresAt: 'expiresAt',
+  status: 'status',
+  reason: 'reason',
+  detail: 'detail',
+  ackedAt: 'ackedAt'
+} as const
+
+export type GatewayCommandScalarFieldEnum = (typeof GatewayCommandScalarFieldEnum)[keyof typeof GatewayCommandScalarFieldEnum]
 
 
 export const SortOrder = {
