@@ -26,3 +26,4 @@ export { validate } from './validate.js';
 export const PROTOCOL_VERSION = 1;
 export * from './credentials/index.js';
 export { exampleParams, examples } from './examples.js';
+export * from './provisioning.js';

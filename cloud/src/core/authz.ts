@@ -62,6 +62,9 @@ export const POLICY = {
   'comment:moderate': ['admin', 'staff'],
   'faq:manage': ['admin', 'staff'],
   'faq:ask': ALL,
+  // — fleet —
+  'gateway:read': ['admin', 'staff', 'installer'],
+  'gateway:manage': ['admin', 'staff', 'installer'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Action = keyof typeof POLICY;
 

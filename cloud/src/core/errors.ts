@@ -28,6 +28,14 @@ export const ERRORS = {
   SIGNUP_CLOSED: { status: 409, message: 'Sign-up for this event is not open' },
   NOT_AN_IMAGE: { status: 415, message: 'The file is not a JPEG, PNG or WebP image' },
   FILE_TOO_LARGE: { status: 413, message: 'The file is larger than allowed' },
+  // — fleet (gateway provisioning and pairing) —
+  CLAIM_CODE_UNKNOWN: { status: 404, message: 'No gateway waits for this claim code' },
+  CLAIM_CODE_USED: { status: 409, message: 'This claim code has been used already' },
+  CLAIM_CODE_EXPIRED: { status: 410, message: 'This claim code has expired; ask for a new one' },
+  PROOF_INVALID: { status: 400, message: 'The proof is not a signature of the claim code by the given key' },
+  GATEWAY_RETIRED: { status: 409, message: 'The gateway is retired' },
+  GATEWAY_AUTH_INVALID: { status: 401, message: 'The gateway signature is not valid' },
+  PAIRING_CODE_INVALID: { status: 400, message: 'The pairing code is not valid' },
   INTERNAL: { status: 500, message: 'Internal error' },
   NOT_READY: { status: 503, message: 'Not ready' },
 } as const satisfies Record<string, { status: number; message: string }>;
