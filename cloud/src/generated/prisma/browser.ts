@@ -302,3 +302,8 @@ export type DesiredItem = Prisma.DesiredItemModel
  * 
  */
 export type GatewayCommand = Prisma.GatewayCommandModel
+/**
+ * Model GatewayEventReject
+ * 
+ */
+export type GatewayEventReject = Prisma.GatewayEventRejectModel

@@ -453,7 +453,8 @@ export const ModelName = {
   GatewayDesired: 'GatewayDesired',
   DesiredSection: 'DesiredSection',
   DesiredItem: 'DesiredItem',
-  GatewayCommand: 'GatewayCommand'
+  GatewayCommand: 'GatewayCommand',
+  GatewayEventReject: 'GatewayEventReject'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -469,7 +470,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest" | "signingKey" | "gatewayDesired" | "desiredSection" | "desiredItem" | "gatewayCommand"
+    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest" | "signingKey" | "gatewayDesired" | "desiredSection" | "desiredItem" | "gatewayCommand" | "gatewayEventReject"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -4691,6 +4692,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    GatewayEventReject: {
+      payload: Prisma.$GatewayEventRejectPayload<ExtArgs>
+      fields: Prisma.GatewayEventRejectFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.GatewayEventRejectFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.GatewayEventRejectFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>
+        }
+        findFirst: {
+          args: Prisma.GatewayEventRejectFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.GatewayEventRejectFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>
+        }
+        findMany: {
+          args: Prisma.GatewayEventRejectFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>[]
+        }
+        create: {
+          args: Prisma.GatewayEventRejectCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>
+        }
+        createMany: {
+          args: Prisma.GatewayEventRejectCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.GatewayEventRejectCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>[]
+        }
+        delete: {
+          args: Prisma.GatewayEventRejectDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>
+        }
+        update: {
+          args: Prisma.GatewayEventRejectUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>
+        }
+        deleteMany: {
+          args: Prisma.GatewayEventRejectDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.GatewayEventRejectUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.GatewayEventRejectUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>[]
+        }
+        upsert: {
+          args: Prisma.GatewayEventRejectUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$GatewayEventRejectPayload>
+        }
+        aggregate: {
+          args: Prisma.GatewayEventRejectAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateGatewayEventReject>
+        }
+        groupBy: {
+          args: Prisma.GatewayEventRejectGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayEventRejectGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.GatewayEventRejectCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.GatewayEventRejectCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -5592,6 +5667,18 @@ export const GatewayCommandScalarFieldEnum = {
 export type GatewayCommandScalarFieldEnum = (typeof GatewayCommandScalarFieldEnum)[keyof typeof GatewayCommandScalarFieldEnum]
 
 
+export const GatewayEventRejectScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  seq: 'seq',
+  reason: 'reason',
+  detail: 'detail',
+  body: 'body',
+  receivedAt: 'receivedAt'
+} as const
+
+export type GatewayEventRejectScalarFieldEnum = (typeof GatewayEventRejectScalarFieldEnum)[keyof typeof GatewayEventRejectScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -5944,6 +6031,7 @@ export type GlobalOmitConfig = {
   desiredSection?: Prisma.DesiredSectionOmit
   desiredItem?: Prisma.DesiredItemOmit
   gatewayCommand?: Prisma.GatewayCommandOmit
+  gatewayEventReject?: Prisma.GatewayEventRejectOmit
 }
 
 /* Types for Logging */

@@ -107,7 +107,8 @@ export const ModelName = {
   GatewayDesired: 'GatewayDesired',
   DesiredSection: 'DesiredSection',
   DesiredItem: 'DesiredItem',
-  GatewayCommand: 'GatewayCommand'
+  GatewayCommand: 'GatewayCommand',
+  GatewayEventReject: 'GatewayEventReject'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -986,6 +987,18 @@ export const GatewayCommandScalarFieldEnum = {
 } as const
 
 export type GatewayCommandScalarFieldEnum = (typeof GatewayCommandScalarFieldEnum)[keyof typeof GatewayCommandScalarFieldEnum]
+
+
+export const GatewayEventRejectScalarFieldEnum = {
+  gatewayId: 'gatewayId',
+  seq: 'seq',
+  reason: 'reason',
+  detail: 'detail',
+  body: 'body',
+  receivedAt: 'receivedAt'
+} as const
+
+export type GatewayEventRejectScalarFieldEnum = (typeof GatewayEventRejectScalarFieldEnum)[keyof typeof GatewayEventRejectScalarFieldEnum]
 
 
 export const SortOrder = {
