@@ -21,8 +21,14 @@ export { type FaceAnalyser, FaceService, type FaceStats } from './face/face-serv
 export { decodeEmbedding, encodeEmbedding, Gallery, type Match } from './face/gallery.js';
 export { type LivenessCheck, type LivenessVerdict, MultiFrameConsistency, type Observation } from './face/liveness.js';
 export { Gateway, type GatewayOptions, type Parts } from './gateway.js';
-export { type Backlog, EventLog, type NewEvent } from './log/event-log.js';
+export { type HealthOptions, HealthPublisher } from './health/health.js';
+export { DevicePresence } from './health/presence.js';
+export { type BudgetState, type BudgetUsage, DiskBudget, type DiskBudgetOptions } from './log/disk-budget.js';
+export { type Backlog, EventLog, type NewEvent, openGatewayDb } from './log/event-log.js';
+export { TelemetryBuffer, type TelemetrySample } from './log/telemetry-buffer.js';
 export { formatMessage, formatRejection, summarise, type Tone } from './monitor/format.js';
 export { type Rejection, WireMonitor } from './monitor/wire-monitor.js';
 export type { ApplyResult, Delta } from './state/section-store.js';
+export { CloudLink, type CloudLinkOptions, type CloudLinkParts } from './uplink/cloud-link.js';
+export { TelemetryCollector, type TelemetryCollectorOptions } from './uplink/telemetry-collector.js';
 export { Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';

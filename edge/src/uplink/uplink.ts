@@ -1,6 +1,15 @@
-import { decodeAs, type EventAck, type EventBatch, encode, filterFor, topicFor } from '@estate/protocols';
+import {
+  decodeAs,
+  type EventAck,
+  type EventBatch,
+  encode,
+  filterFor,
+  type GatewayEvent,
+  topicFor,
+} from '@estate/protocols';
 import mqtt from 'mqtt';
 import type { EventLog } from '../log/event-log.js';
+import type { TelemetryBuffer } from '../log/telemetry-buffer.js';
 
 export interface UplinkOptions {
   /** mqtt:// or mqtts:// URL of the cloud broker */
@@ -18,6 +27,10 @@ export interface UplinkOptions {
   ackTimeoutMs?: number;
   reconnectMs?: number;
   now?: () => number;
+  /** device telemetry to forward, at a lower priority than events */
+  telemetry?: TelemetryBuffer;
+  /** samples per TelemetryBatch (≤ 2,000, the contract's limit) */
+  telemetryBatchSize?: number;
 }
 
 export interface UplinkStats {
@@ -26,40 +39,82 @@ export interface UplinkStats {
   resends: number;
   acked: number;
   connected: boolean;
+  /** events sent on the live lane, ahead of a draining backlog */
+  liveSent: number;
+  telemetryBatchesSent: number;
+  telemetrySamplesSent: number;
 }
 
 /**
- * Store-and-forward to the cloud. The event log is the queue: events are sent
- * in sequence order in batches, and forgotten only when the cloud acknowledges
- * (`ackedSeq` = everything up to here is stored). After a link cut, a restart
- * or an ack timeout, sending resumes from the last acknowledged seq — so
- * delivery is at-least-once and the cloud deduplicates on gateway id + seq.
+ * Store-and-forward to the cloud. The event log is the queue: events are
+ * forgotten only when the cloud acknowledges (`ackedSeq` = everything up to
+ * here is stored; the cloud only acks contiguously). Delivery is
+ * at-least-once and the cloud deduplicates on gateway id + seq.
+ *
+ * Two lanes share the link, so a backlog never delays a door event:
+ * - the backlog lane sends what was pending at (re)connect — (ackedSeq, liveFrom] —
+ *   in seq order, at most `window` batches ahead of the cloud's ack;
+ * - the live lane sends every event appended after that at once, not bounded
+ *   by the window.
+ * The cloud stores by seq, so storage order stays recoverable whatever the wire
+ * order. A live event is not resent by the backlog lane on the same
+ * connection (once the backlog reaches it the watermark jumps past it), but
+ * after a link cut or an ack timeout everything unacknowledged — live events
+ * included — is resent in order from the watermark: the cloud then sees it
+ * twice and keeps it once.
+ * Telemetry (a separate, droppable stream) goes only when the event log has
+ * nothing pending beyond the window: events always first; a 24-hour backlog
+ * drains in minutes and the telemetry waits in its durable buffer meanwhile.
  */
 export class Uplink {
-  readonly stats: UplinkStats = { batchesSent: 0, eventsSent: 0, resends: 0, acked: 0, connected: false };
+  readonly stats: UplinkStats = {
+    batchesSent: 0,
+    eventsSent: 0,
+    resends: 0,
+    acked: 0,
+    connected: false,
+    liveSent: 0,
+    telemetryBatchesSent: 0,
+    telemetrySamplesSent: 0,
+  };
   #client: mqtt.MqttClient | undefined;
-  #sentUpTo = 0;
-  #inFlight: number[] = []; // last seq of each unacknowledged batch
+  /** backlog lane: sent up to here, never past #liveFrom */
+  #cursor = 0;
+  /** events after this seq go on the live lane */
+  #liveFrom = 0;
+  /** live lane: sent up to here */
+  #liveSent = 0;
+  #inFlight: number[] = []; // last seq of each unacknowledged backlog batch
   #ackTimer: NodeJS.Timeout | undefined;
   #pumping = false;
   #subscribed = false;
-  #unhook: (() => void) | undefined;
+  #telemetryBusy = false;
+  #unhooks: (() => void)[] = [];
   readonly #connectHooks = new Set<(client: mqtt.MqttClient) => void>();
   readonly #batch: number;
   readonly #window: number;
   readonly #ackTimeoutMs: number;
+  readonly #telemetryBatch: number;
   readonly #now: () => number;
+  readonly #eventTopic: string;
 
   constructor(private readonly o: UplinkOptions) {
     this.#batch = Math.min(o.batchSize ?? 200, 500);
     this.#window = o.window ?? 4;
     this.#ackTimeoutMs = o.ackTimeoutMs ?? 10_000;
+    this.#telemetryBatch = Math.min(o.telemetryBatchSize ?? 500, 2_000);
     this.#now = o.now ?? Date.now;
+    this.#eventTopic = topicFor('eventBatch', { gatewayId: o.gatewayId });
   }
 
   /** The live MQTT client to the cloud (undefined before start / after stop), for other gateway parts (sync). */
   get client(): mqtt.MqttClient | undefined {
     return this.#client;
+  }
+
+  /** True while a backlog from before the last (re)connect is still being sent. */
+  get draining(): boolean {
+    return this.#cursor < this.#liveFrom;
   }
 
   /**
@@ -83,6 +138,7 @@ export class Uplink {
   async start(): Promise<void> {
     const gatewayId = this.o.gatewayId;
     const presence = topicFor('gatewayPresence', { gatewayId });
+    this.#rewind();
     const client = mqtt.connect(this.o.url, {
       protocolVersion: 4, // DESIGN.md: both hops speak MQTT 3.1.1
       clientId: gatewayId,
@@ -108,11 +164,13 @@ export class Uplink {
       this.#rewind();
     });
     client.on('error', () => {}); // reconnects by itself; errors must not kill the gateway
-    this.#unhook = this.o.log.onAppend(() => void this.#pump());
+    this.#unhooks.push(this.o.log.onAppend(() => this.#pump()));
+    if (this.o.telemetry) this.#unhooks.push(this.o.telemetry.onPush(() => this.#pump()));
   }
 
   async stop(): Promise<void> {
-    this.#unhook?.();
+    for (const u of this.#unhooks) u();
+    this.#unhooks = [];
     clearTimeout(this.#ackTimer);
     // force: nothing in the MQTT client needs flushing, the log keeps every unacknowledged event
     await this.#client?.endAsync(true);
@@ -122,7 +180,6 @@ export class Uplink {
   async #onConnect(presence: string): Promise<void> {
     const client = this.#client;
     if (!client) return;
-    this.stats.connected = true;
     // acks and batches are small: without TCP_NODELAY each would wait up to 40 ms on delayed ACKs
     (client.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     this.#rewind();
@@ -135,52 +192,81 @@ export class Uplink {
     } catch {
       return; // the link dropped again; the next connect retries
     }
+    this.stats.connected = true;
     this.#subscribed = true;
     for (const fn of this.#connectHooks) this.#runHook(fn, client);
-    await this.#pump();
+    this.#pump();
   }
 
-  /** Forget what was in flight: it is resent from the last acknowledged seq. */
+  /** Forget what was in flight: everything unacknowledged is resent in order from the watermark. */
   #rewind(): void {
-    if (this.#inFlight.length > 0) this.stats.resends++;
+    if (this.#inFlight.length > 0 || this.#liveSent > this.#liveFrom) this.stats.resends++;
     this.#inFlight = [];
-    this.#sentUpTo = this.o.log.ackedSeq;
+    this.#cursor = this.o.log.ackedSeq;
+    this.#liveFrom = this.o.log.lastSeq;
+    this.#liveSent = this.#liveFrom;
+    this.#telemetryBusy = false;
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
   }
 
-  async #pump(): Promise<void> {
+  /** Sends what the lanes allow, highest priority first. Synchronous: publishes are queued, not awaited. */
+  #pump(): void {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.stats.connected && this.#inFlight.length < this.#window) {
-        const events = this.o.log.read(this.#sentUpTo, this.#batch);
-        if (events.length === 0) break;
-        const batch: EventBatch = {
-          gatewayId: this.o.gatewayId,
-          sentAt: this.#now(),
-          events: events as EventBatch['events'],
-        };
-        const last = events.at(-1)?.seq ?? this.#sentUpTo;
-        this.#sentUpTo = last;
-        this.#inFlight.push(last);
-        this.#armAckTimer();
-        // encode() validates and refuses an oversized batch; 200 events of < 1 KiB stay far below 512 KiB
-        await this.#client?.publishAsync(
-          topicFor('eventBatch', { gatewayId: this.o.gatewayId }),
-          encode('eventBatch', batch),
-          {
-            qos: 1,
-          },
-        );
-        this.stats.batchesSent++;
-        this.stats.eventsSent += events.length;
+      while (this.stats.connected) {
+        if (this.#liveSent < this.o.log.lastSeq) {
+          const events = this.o.log.read(this.#liveSent, this.#batch);
+          if (events.length === 0) break;
+          this.#liveSent = this.#send(events);
+          this.stats.liveSent += events.length;
+        } else if (this.#cursor < this.#liveFrom && this.#inFlight.length < this.#window) {
+          const events = this.o.log.read(this.#cursor, Math.min(this.#batch, this.#liveFrom - this.#cursor));
+          if (events.length === 0) break;
+          this.#cursor = this.#send(events);
+          this.#inFlight.push(this.#cursor);
+        } else if (this.#cursor >= this.#liveFrom && !this.#telemetryBusy && this.o.telemetry?.count) {
+          this.#sendTelemetry(this.o.telemetry);
+        } else break;
       }
-    } catch {
-      // a publish failed: the link is down; 'close' rewinds and 'connect' pumps again
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** Publishes one event batch (QoS 1; mqtt.js keeps the order on the one TCP stream). Returns its last seq. */
+  #send(events: GatewayEvent[]): number {
+    const batch: EventBatch = { gatewayId: this.o.gatewayId, sentAt: this.#now(), events };
+    // encode() validates and refuses an oversized batch; 200 events of < 1 KiB stay far below 512 KiB
+    // a failed publish means the link is down: 'close' rewinds and 'connect' pumps again
+    this.#client?.publish(this.#eventTopic, encode('eventBatch', batch), { qos: 1 }, () => {});
+    this.stats.batchesSent++;
+    this.stats.eventsSent += events.length;
+    this.#armAckTimer();
+    return (events.at(-1) as GatewayEvent).seq;
+  }
+
+  /** One telemetry batch at a time; its samples are deleted when the broker took it (PUBACK). */
+  #sendTelemetry(buffer: TelemetryBuffer): void {
+    const { lastId, samples } = buffer.read(0, this.#telemetryBatch);
+    if (samples.length === 0) return;
+    this.#telemetryBusy = true;
+    const batch = { gatewayId: this.o.gatewayId, sentAt: this.#now(), samples };
+    const topic = topicFor('telemetryBatch', { gatewayId: this.o.gatewayId });
+    this.#client?.publish(topic, encode('telemetryBatch', batch), { qos: 1 }, (err) => {
+      if (err) return; // resent after the reconnect (the rewind frees the lane)
+      buffer.delivered(lastId);
+      this.stats.telemetryBatchesSent++;
+      this.stats.telemetrySamplesSent += samples.length;
+      this.#telemetryBusy = false;
+      this.#pump();
+    });
+  }
+
+  /** What has been sent without a gap after the watermark (an ack past it is bogus). */
+  get #sentContiguous(): number {
+    return this.#cursor < this.#liveFrom ? this.#cursor : this.#liveSent;
   }
 
   #armAckTimer(): void {
@@ -188,7 +274,7 @@ export class Uplink {
     this.#ackTimer = setTimeout(() => {
       this.#ackTimer = undefined;
       this.#rewind();
-      void this.#pump();
+      this.#pump();
     }, this.#ackTimeoutMs);
   }
 
@@ -201,14 +287,15 @@ export class Uplink {
 
   #ack(a: EventAck): void {
     if (a.ackedSeq <= this.o.log.ackedSeq) return; // old or duplicate ack
-    // never forget events the gateway has not even sent: an ack past them is bogus
-    const upTo = Math.min(a.ackedSeq, this.#sentUpTo);
+    // never forget events the gateway has not even sent
+    const upTo = Math.min(a.ackedSeq, this.#sentContiguous);
+    if (upTo <= this.o.log.ackedSeq) return;
     this.o.log.ack(upTo);
     this.stats.acked = upTo;
     this.#inFlight = this.#inFlight.filter((s) => s > upTo);
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
-    if (this.#inFlight.length > 0) this.#armAckTimer();
-    void this.#pump();
+    if (Math.max(this.#cursor, this.#liveSent) > upTo) this.#armAckTimer();
+    this.#pump();
   }
 }
