@@ -13,6 +13,8 @@ import consents from './modules/consents/routes.js';
 import estates from './modules/estates/routes.js';
 import events from './modules/events/routes.js';
 import faq from './modules/faq/routes.js';
+import fleet from './modules/fleet/routes.js';
+import gatewayCommands from './modules/gateway-commands/routes.js';
 import health from './modules/health/routes.js';
 import messages from './modules/messages/routes.js';
 import notices from './modules/notices/routes.js';
@@ -80,6 +82,8 @@ export async function buildApp(deps: CloudDeps, options: BuildAppOptions = {}): 
         messages,
         faq,
         notifications,
+        fleet,
+        gatewayCommands,
       ]) {
         await api.register(module);
       }

@@ -150,7 +150,9 @@ export function formatGatewayAuth(gatewayId: string, ts: number, signature: Uint
   return `${GATEWAY_AUTH_SCHEME} id=${gatewayId},ts=${ts},sig=${Buffer.from(signature).toString('base64url')}`;
 }
 
-export function parseGatewayAuth(header: string | undefined): { gatewayId: string; ts: number; sig: Buffer } | undefined {
+export function parseGatewayAuth(
+  header: string | undefined,
+): { gatewayId: string; ts: number; sig: Buffer } | undefined {
   const m = header?.match(/^EstateGateway id=([a-z0-9][a-z0-9_-]{0,62}),ts=(\d{1,16}),sig=([A-Za-z0-9_-]{1,200})$/);
   if (!m?.[1] || !m[2] || !m[3]) return undefined;
   return { gatewayId: m[1], ts: Number(m[2]), sig: Buffer.from(m[3], 'base64url') };

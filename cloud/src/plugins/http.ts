@@ -29,7 +29,18 @@ export default fp(
       openapi: {
         openapi: '3.1.0',
         info: { title: 'Estate cloud API', version: '0.1.0', description: 'Estates, owners, accounts, consent, audit' },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+            // fleet: a provisioned gateway signs its own requests (modules/fleet/gateway-auth.ts)
+            gatewaySignature: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'Authorization',
+              description: 'EstateGateway id=<gateway id>,ts=<ms>,sig=<Ed25519 signature, base64url>',
+            },
+          },
+        },
         security: [{ bearer: [] }],
       },
     });

@@ -1,0 +1,98 @@
+// A new box claims its gateway record: claim code + a signature by the box's own new key over it. Everything is
+// checked before anything changes; the claim is one conditional update, so two boxes racing with one code cannot
+// both win. The uplink secret is made here, given to the box once, and kept only as hashToken(secret).
+import { randomBytes } from 'node:crypto';
+import { importGatewayPublicKey, normalizeClaimCode, provisionProofMessage, verifyBytes } from '@estate/protocols';
+import { systemActor } from '../../core/context.js';
+import type { CloudDeps } from '../../core/deps.js';
+import { AppError } from '../../core/errors.js';
+import { hashToken } from '../../core/tokens.js';
+import { change } from '../../core/tx.js';
+import { gatewayAudit } from './views.js';
+
+export interface ProvisionInput {
+  claimCode: string;
+  publicKey: string;
+  nonce: string;
+  proof: string;
+  software: string;
+}
+
+/** Where gateways connect: the configured public broker URL, else the embedded broker's default port on our host. */
+export function mqttPublicUrl(deps: CloudDeps, requestHost: string): string {
+  // config.mqttPublicUrl belongs to the ingest part; read defensively so this works before and after it lands
+  const configured = (deps.config as { mqttPublicUrl?: string | undefined }).mqttPublicUrl;
+  if (configured) return configured;
+  const host = requestHost.replace(/:\d+$/, '') || '127.0.0.1';
+  return `mqtt://${host}:1884`;
+}
+
+const PURPOSES = ['desired', 'command', 'ble_key', 'pass'] as const;
+
+/** Every purpose's key, made now if it was never used, so a new gateway trusts the whole set from the start. */
+async function trustedKeys(deps: CloudDeps, now: Date) {
+  // one after another: two first uses of a purpose at once would race to create its key
+  for (const purpose of PURPOSES) await deps.signing.signer(purpose);
+  return deps.signing.trusted(now);
+}
+
+export async function provisionGateway(
+  deps: CloudDeps,
+  input: ProvisionInput,
+  context: { requestId: string; ip: string; requestHost: string },
+  now = new Date(),
+) {
+  const { prisma } = deps;
+  const code = normalizeClaimCode(input.claimCode);
+  if (!code) {
+    throw new AppError(
+      'VALIDATION',
+      'claimCode is not a claim code (16 letters and digits, e.g. 7K2M-Q9XD-4RTB-H0CW)',
+      '/body/claimCode',
+    );
+  }
+  const hash = hashToken(code);
+  const g = await prisma.gateway.findUnique({ where: { claimHash: hash } });
+  if (!g) throw new AppError('CLAIM_CODE_UNKNOWN');
+  if (g.status === 'retired') throw new AppError('GATEWAY_RETIRED');
+  if (!g.claimExpiresAt) throw new AppError('CLAIM_CODE_USED');
+  if (g.claimExpiresAt.getTime() <= now.getTime()) throw new AppError('CLAIM_CODE_EXPIRED');
+
+  let spki: string;
+  try {
+    const key = importGatewayPublicKey(input.publicKey);
+    if (!verifyBytes('Ed25519', key, provisionProofMessage(code, input.nonce), Buffer.from(input.proof, 'base64url'))) {
+      throw new AppError('PROOF_INVALID', undefined, '/body/proof');
+    }
+    spki = key.export({ format: 'der', type: 'spki' }).toString('base64url');
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('VALIDATION', `publicKey: ${(err as Error).message}`, '/body/publicKey');
+  }
+
+  const secret = randomBytes(32).toString('base64url');
+  const actor = { ...systemActor(`provision:${g.id}`), requestId: context.requestId, ip: context.ip };
+  await change(prisma, actor, async (tx, audit) => {
+    const won = await tx.gateway.updateMany({
+      where: { id: g.id, claimHash: hash, status: { not: 'retired' }, claimExpiresAt: { gt: now } },
+      // the hash stays, without an expiry, so trying the code again answers "used" rather than "unknown"
+      data: { status: 'active', claimExpiresAt: null, claimedAt: now, publicKey: spki, secretHash: hashToken(secret) },
+    });
+    if (won.count !== 1) throw new AppError('CLAIM_CODE_USED');
+    const after = await tx.gateway.findUniqueOrThrow({ where: { id: g.id } });
+    await audit({
+      action: 'gateway.provision',
+      entity: 'gateway',
+      entityId: g.id,
+      estateId: g.estateId,
+      before: gatewayAudit(g),
+      after: { ...gatewayAudit(after), software: input.software },
+    });
+  });
+  return {
+    gatewayId: g.id,
+    estateId: g.estateId,
+    mqtt: { url: mqttPublicUrl(deps, context.requestHost), username: g.id, password: secret },
+    trustedKeys: await trustedKeys(deps, now),
+  };
+}
