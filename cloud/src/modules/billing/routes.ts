@@ -11,6 +11,7 @@ import { localDate, n } from './money.js';
 import { followUpService, runOverdue } from './overdue.js';
 import { authorizeBilling } from './policy.js';
 import { receiptHtml } from './receipt.js';
+import { scheduleBillingJobs } from './scheduler.js';
 import {
   Bill,
   BillQuery,
@@ -50,6 +51,7 @@ const billing: FastifyPluginAsyncTypebox = async (app) => {
   const ok = (schema: object) => ({ 200: schema, ...ErrorResponses });
   const created = (schema: object) => ({ 201: schema, ...ErrorResponses });
   const Any = Type.Record(Type.String(), Type.Unknown());
+  scheduleBillingJobs(app);
 
   // — configuration —
   app.get('/billing/estates/:id/settings', { schema: { tags, params: IdParams, response: ok(Settings) } }, async (r) =>
