@@ -14,6 +14,7 @@ import estates from './modules/estates/routes.js';
 import events from './modules/events/routes.js';
 import faq from './modules/faq/routes.js';
 import fleet from './modules/fleet/routes.js';
+import gatewayCommands from './modules/gateway-commands/routes.js';
 import health from './modules/health/routes.js';
 import messages from './modules/messages/routes.js';
 import notices from './modules/notices/routes.js';
@@ -82,6 +83,7 @@ export async function buildApp(deps: CloudDeps, options: BuildAppOptions = {}): 
         faq,
         notifications,
         fleet,
+        gatewayCommands,
       ]) {
         await api.register(module);
       }

@@ -16,3 +16,16 @@ export { type Candidate, chooseTechnician, type DispatchInput } from './modules/
 export { generateDemo } from './seed/generator.js';
 export { type DemoLogin, seedDemo } from './seed/seed.js';
 export { type RunningCloud, type StartOptions, startCloud } from './start.js';
+export {
+  COMMAND_TTL_MS,
+  type DesiredStateApi,
+  desiredState,
+  issueCommand,
+  itemDigest,
+  readCommand,
+  type SyncHandlers,
+  type SyncPublisher,
+  sectionHash,
+  startSyncPublisher,
+  syncHandlers,
+} from './sync/index.js';

@@ -29,6 +29,13 @@ export { TelemetryBuffer, type TelemetrySample } from './log/telemetry-buffer.js
 export { formatMessage, formatRejection, summarise, type Tone } from './monitor/format.js';
 export { type Rejection, WireMonitor } from './monitor/wire-monitor.js';
 export type { ApplyResult, Delta } from './state/section-store.js';
+export {
+  CloudSync,
+  type CloudSyncOptions,
+  type CloudSyncStats,
+  keyRingOf,
+  type TrustedKeysWire,
+} from './sync/cloud-sync.js';
 export { CloudLink, type CloudLinkOptions, type CloudLinkParts } from './uplink/cloud-link.js';
 export { TelemetryCollector, type TelemetryCollectorOptions } from './uplink/telemetry-collector.js';
 export { Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';

@@ -51,6 +51,16 @@ export class DoorService {
     return this.#command(door, 'unlock');
   }
 
+  /** Relay held open (a remote hold-open, logged by the caller first); never sent during a lockdown by the sync client. */
+  holdOpen(door: DoorConfig): Promise<void> {
+    return this.#command(door, 'hold_open');
+  }
+
+  /** Ends a hold; the controller keeps a fire release in hardware, and the sync client skips doors in fire. */
+  releaseHold(door: DoorConfig): Promise<void> {
+    return this.#command(door, 'release_hold');
+  }
+
   async #command(door: DoorConfig, action: 'unlock' | 'hold_open' | 'release_hold'): Promise<void> {
     const now = this.#now();
     await this.o.bus.publish(

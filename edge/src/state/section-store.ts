@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Section } from '@estate/protocols';
 import type Database from 'better-sqlite3';
 import type { Sealer } from './sealer.js';
@@ -74,6 +75,19 @@ export class SectionStore {
   }
 
   /**
+   * The section's hash as the cloud's manifest states it (cloud/src/sync/hash.ts): SHA-256 over the items in
+   * (kind, id) order — SQLite's binary order, which for wire ids is the cloud's code-unit order — of the lines
+   * `kind \n id \n sha256-hex(canonical JSON of the item) \n`. Equal hashes at equal versions = no drift.
+   */
+  hash(section: Section): string {
+    const h = createHash('sha256');
+    this.each(section, (item) => {
+      h.update(`${item.kind}\n${item.id}\n${createHash('sha256').update(canonical(item)).digest('hex')}\n`);
+    });
+    return h.digest('hex');
+  }
+
+  /**
    * fromVersion 0 replaces the section; otherwise the delta must start at the
    * version the gateway runs (an older one is stale, a newer one means a
    * missed delta: the caller asks the cloud for a full copy).
@@ -103,4 +117,15 @@ export class SectionStore {
     })();
     return { ok: true, version: d.toVersion };
   }
+}
+
+/** Keys sorted by code unit, no whitespace, values as JSON.stringify writes them: the cloud's canonicalJson. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
 }

@@ -1,0 +1,230 @@
+// The versioned desired state of every gateway (issue 5): sections of items with tombstones, one manifest version
+// per gateway, signed deltas and a signed manifest. A change is stored first, then pushed at once to the gateway
+// when the sync link is up (a revocation reaches an online gateway in well under the 5 s the issue allows); a
+// gateway that was away asks with its DesiredAck and gets the delta from its version, or a full copy.
+import { randomBytes } from 'node:crypto';
+import {
+  type ConfigSync,
+  type DesiredState,
+  encode,
+  type GatewayConfig,
+  GatewayConfig as GatewayConfigSchema,
+  type MessageName,
+  SECTIONS,
+  type Section,
+  signDocument,
+  topicFor,
+  validate,
+} from '@estate/protocols';
+import type { CloudDeps } from '../core/deps.js';
+import { AppError, notFound } from '../core/errors.js';
+import { DELTA_ROUTES, type DeltaSection, firstInvalid, limitsOf, pack } from './chunks.js';
+import { itemDigest } from './hash.js';
+import { syncLinkOf } from './publisher.js';
+import {
+  changedItems,
+  emptySection,
+  manifestVersion,
+  type SectionRow,
+  type StoredUpsert,
+  sectionRows,
+  writeChange,
+} from './store.js';
+
+export interface Item {
+  kind: string;
+  id: string;
+  [field: string]: unknown;
+}
+
+export interface Change {
+  upserts?: readonly Item[];
+  deletes?: readonly { kind: string; id: string }[];
+}
+
+/** One signed document ready for the wire: its route and body. */
+export interface SyncDocument {
+  name: MessageName;
+  doc: Record<string, unknown> & { toVersion: number };
+}
+
+export type PutResult = { gatewayId: string; changed: false } | { gatewayId: string; changed: true; version: number };
+
+export const CONFIG_DEFAULTS = {
+  faceMatchThreshold: 0.5,
+  pinMaxAttempts: 5,
+  pinLockoutS: 300,
+  telemetryIntervalS: 60,
+} as const;
+
+export type ConfigPatch = Partial<Omit<GatewayConfig, 'estateId' | 'trustedKeys' | 'pinKey'>>;
+
+const CONFIG_ID = 'config';
+
+export function desiredState(deps: CloudDeps) {
+  const { driver, prisma, keyRing, signing } = deps;
+
+  const estateOf = async (gatewayId: string) => {
+    const gw = await prisma.gateway.findUnique({ where: { id: gatewayId }, select: { estateId: true } });
+    if (!gw) throw notFound('Gateway');
+    return gw.estateId;
+  };
+
+  const pinKeyOf = async (gatewayId: string): Promise<string> => {
+    const aad = `pin-key:${gatewayId}`;
+    const row = await prisma.gatewayDesired.findUnique({ where: { gatewayId } });
+    if (row?.pinKeySealed) return keyRing.open(row.pinKeySealed, aad);
+    const pinKeySealed = keyRing.seal(randomBytes(32).toString('base64url'), aad);
+    await prisma.gatewayDesired.upsert({ where: { gatewayId }, create: { gatewayId, pinKeySealed }, update: {} });
+    // a concurrent first call may have won: read back whichever key was kept
+    const kept = await prisma.gatewayDesired.findUniqueOrThrow({ where: { gatewayId } });
+    if (kept.pinKeySealed) return keyRing.open(kept.pinKeySealed, aad);
+    await prisma.gatewayDesired.update({ where: { gatewayId }, data: { pinKeySealed } });
+    return keyRing.open(pinKeySealed, aad);
+  };
+
+  async function manifest(gatewayId: string): Promise<DesiredState> {
+    const rows = await sectionRows(driver, gatewayId);
+    const sections = Object.fromEntries(
+      SECTIONS.map((s) => {
+        const r = rows.get(s) ?? emptySection(s);
+        return [s, { version: r.version, sha256: r.sha256, items: r.items }];
+      }),
+    ) as DesiredState['sections'];
+    return signDocument<DesiredState>(
+      { gatewayId, version: await manifestVersion(driver, gatewayId), issuedAt: Date.now(), sections },
+      await signing.signer('desired'),
+    );
+  }
+
+  async function configDoc(gatewayId: string, row: SectionRow): Promise<SyncDocument[]> {
+    const [item] = await changedItems(driver, gatewayId, 'config', 0, true);
+    if (!item?.body) return [];
+    const stored = item.body as { config: Omit<GatewayConfig, 'pinKey'> };
+    const config = { ...stored.config, pinKey: await pinKeyOf(gatewayId) } as GatewayConfig;
+    const doc = signDocument<ConfigSync>(
+      { gatewayId, section: 'config', toVersion: row.version, config },
+      await signing.signer('desired'),
+    );
+    return [{ name: 'configSync', doc }];
+  }
+
+  /**
+   * The signed documents that take a gateway from `fromVersion` of a section to the current one: nothing when
+   * it is current, a full copy (fromVersion 0) when it has nothing or is older than the tombstone horizon.
+   */
+  async function deltaFor(gatewayId: string, section: Section, fromVersion: number): Promise<SyncDocument[]> {
+    const row = (await sectionRows(driver, gatewayId)).get(section);
+    if (!row || row.version === 0 || fromVersion >= row.version) return [];
+    if (section === 'config') return configDoc(gatewayId, row);
+    const full = fromVersion === 0 || fromVersion < row.horizon;
+    const rows = await changedItems(driver, gatewayId, section, fromVersion, full);
+    const upserts = rows.flatMap((r) => (r.deleted || !r.body ? [] : [r.body]));
+    const deletes = rows.filter((r) => r.deleted).map((r) => ({ kind: r.kind, id: r.id }));
+    const chunks = pack(upserts, deletes, limitsOf(section));
+    const signer = await signing.signer('desired');
+    return chunks.map((c, index) => ({
+      name: DELTA_ROUTES[section],
+      doc: signDocument<{ toVersion: number; signature: DesiredState['signature'] } & Record<string, unknown>>(
+        {
+          gatewayId,
+          section,
+          fromVersion: full ? 0 : fromVersion,
+          toVersion: row.version,
+          chunk: { index, count: chunks.length },
+          upserts: c.upserts,
+          deletes: c.deletes,
+        },
+        signer,
+      ),
+    }));
+  }
+
+  /** Sends what takes the gateway from `from` (per section) to now, then the manifest. No-op without a link. */
+  async function push(gatewayId: string, from: Partial<Record<Section, number>>): Promise<boolean> {
+    const link = syncLinkOf(deps);
+    if (!link) return false;
+    for (const [section, version] of Object.entries(from) as [Section, number][]) {
+      for (const d of await deltaFor(gatewayId, section, version)) {
+        const name = d.name as 'accessSync';
+        await link.publish(topicFor(name, { gatewayId }), encode(name, d.doc as never));
+      }
+    }
+    await link.publish(
+      topicFor('desiredState', { gatewayId }),
+      encode('desiredState', await manifest(gatewayId)),
+      true,
+    );
+    return true;
+  }
+
+  async function store(gatewayId: string, section: Section, upserts: StoredUpsert[], deletes: Change['deletes']) {
+    const before = (await sectionRows(driver, gatewayId)).get(section)?.version ?? 0;
+    const row = await writeChange(driver, gatewayId, section, upserts, deletes ?? []);
+    if (!row) return { gatewayId, changed: false } as const;
+    await push(gatewayId, { [section]: before });
+    return { gatewayId, changed: true, version: row.version } as const;
+  }
+
+  /** Upserts and deletes items of a section (not config: see setConfig); bumps the version, pushes the delta. */
+  async function put(gatewayId: string, section: Section, change: Change): Promise<PutResult> {
+    if (section === 'config') throw new AppError('BAD_REQUEST', 'the config section is set with setConfig');
+    const upserts = change.upserts ?? [];
+    const bad = firstInvalid(section as DeltaSection, upserts, change.deletes ?? []);
+    if (bad) throw new AppError('VALIDATION', `${section} ${bad}`);
+    await estateOf(gatewayId);
+    const stored = upserts.map((u) => ({ kind: u.kind, id: u.id, body: u, digest: itemDigest(u) }));
+    return store(gatewayId, section, stored, change.deletes);
+  }
+
+  /** The same change for every gateway of an estate that is not retired. */
+  async function putForEstate(estateId: string, section: Section, change: Change): Promise<PutResult[]> {
+    const gateways = await prisma.gateway.findMany({
+      where: { estateId, status: { not: 'retired' } },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+    });
+    const out: PutResult[] = [];
+    for (const g of gateways) out.push(await put(g.id, section, change));
+    return out;
+  }
+
+  /**
+   * The gateway's whole configuration: defaults, then what was set before, then `patch`; the estate and its
+   * timezone, the keys the gateway must trust now (rotation) and its PIN key are always filled in here.
+   */
+  async function setConfig(gatewayId: string, patch: ConfigPatch = {}): Promise<PutResult> {
+    const estateId = await estateOf(gatewayId);
+    const estate = await prisma.estate.findUniqueOrThrow({ where: { id: estateId }, select: { timezone: true } });
+    const [current] = await changedItems(driver, gatewayId, 'config', 0, true);
+    const previous = (current?.body as { config?: Partial<GatewayConfig> } | null)?.config ?? {};
+    const { pinKey: _never, ...kept } = previous;
+    const config: Omit<GatewayConfig, 'pinKey'> = {
+      ...CONFIG_DEFAULTS,
+      timezone: estate.timezone,
+      ...kept,
+      ...patch,
+      estateId,
+      trustedKeys: await signing.trusted(),
+    };
+    const full = { kind: 'config', id: CONFIG_ID, config: { ...config, pinKey: await pinKeyOf(gatewayId) } };
+    const bad = firstInvalidConfig(full.config);
+    if (bad) throw new AppError('VALIDATION', `config ${bad}`);
+    // the digest covers the PIN key as the gateway holds it; the stored body leaves it out (it is sealed apart)
+    return store(
+      gatewayId,
+      'config',
+      [{ kind: 'config', id: CONFIG_ID, body: { kind: 'config', id: CONFIG_ID, config }, digest: itemDigest(full) }],
+      [],
+    );
+  }
+
+  return { put, putForEstate, setConfig, deltaFor, manifest, push };
+}
+
+export type DesiredStateApi = ReturnType<typeof desiredState>;
+
+function firstInvalidConfig(config: unknown): string | undefined {
+  const v = validate(GatewayConfigSchema, config);
+  return v.ok ? undefined : v.error.message;
+}

@@ -1,0 +1,85 @@
+// The cloud's MQTT link for desired state and commands: a service client (username `estate-cloud`) that publishes
+// signed deltas on gw/<id>/sync/<section>, the retained manifest on gw/<id>/desired and commands on gw/<id>/cmd.
+// It is attached to the deps it serves, so the sync API and the command routes find it without a new field in
+// CloudDeps; without one attached, desired state is still stored and sent when the gateway next asks.
+import { randomBytes } from 'node:crypto';
+import { decodeAs, filterFor, matchTopic } from '@estate/protocols';
+import mqtt from 'mqtt';
+import type { CloudDeps } from '../core/deps.js';
+import { syncHandlers } from './handlers.js';
+
+export interface SyncLink {
+  /** QoS 1; resolves once the broker has the message. */
+  publish(topic: string, payload: Buffer, retain?: boolean): Promise<void>;
+}
+
+const links = new WeakMap<CloudDeps, SyncLink>();
+
+export function attachSyncLink(deps: CloudDeps, link: SyncLink | undefined): void {
+  if (link) links.set(deps, link);
+  else links.delete(deps);
+}
+
+export const syncLinkOf = (deps: CloudDeps): SyncLink | undefined => links.get(deps);
+
+export interface SyncPublisherOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  /**
+   * Subscribe to desired and command acks itself. Off when ingest runs in the same process (it stores the acks'
+   * batches and calls `syncHandlers`); on for a standalone sync service, tests and the bench.
+   */
+  listenAcks?: boolean;
+  onError?: (err: Error) => void;
+}
+
+export interface SyncPublisher extends SyncLink {
+  readonly client: mqtt.MqttClient;
+  close(): Promise<void>;
+}
+
+export async function startSyncPublisher(deps: CloudDeps, o: SyncPublisherOptions): Promise<SyncPublisher> {
+  const client = await mqtt.connectAsync(o.url, {
+    protocolVersion: 4,
+    clientId: `estate-cloud-sync-${randomBytes(4).toString('hex')}`,
+    ...(o.username ? { username: o.username } : {}),
+    ...(o.password ? { password: o.password } : {}),
+    reconnectPeriod: 1_000,
+  });
+  client.on('error', (err) => o.onError?.(err));
+  const publisher: SyncPublisher = {
+    client,
+    publish: async (topic, payload, retain = false) => {
+      await client.publishAsync(topic, payload, { qos: 1, retain });
+    },
+    close: async () => {
+      attachSyncLink(deps, undefined);
+      await client.endAsync();
+    },
+  };
+  attachSyncLink(deps, publisher);
+  if (o.listenAcks) await listenAcks(deps, publisher, o.onError);
+  return publisher;
+}
+
+async function listenAcks(deps: CloudDeps, publisher: SyncPublisher, onError?: (err: Error) => void) {
+  const handlers = syncHandlers(deps, publisher);
+  const { client } = publisher;
+  client.on('message', (topic, payload) => {
+    const m = matchTopic(topic);
+    if (!m.ok) return;
+    const gatewayId = m.value.params.gatewayId as string;
+    const run = async () => {
+      if (m.value.name === 'desiredAck') {
+        const d = decodeAs('desiredAck', payload);
+        if (d.ok && d.value.gatewayId === gatewayId) await handlers.desiredAck(gatewayId, d.value);
+      } else if (m.value.name === 'gatewayCommandAck') {
+        const d = decodeAs('gatewayCommandAck', payload);
+        if (d.ok) await handlers.commandAck(gatewayId, d.value);
+      }
+    };
+    run().catch((err: Error) => onError?.(err));
+  });
+  await client.subscribeAsync([filterFor('desiredAck'), filterFor('gatewayCommandAck')], { qos: 1 });
+}

@@ -1,0 +1,167 @@
+// The desired-state tables (migrations/0044_desired_state.sql) through the raw driver: a put writes thousands of
+// items (a gallery) in a few set-based statements, which Prisma's per-row API would not. One put is one
+// transaction under the gateway's row lock, so versions of one gateway never interleave.
+import type { Section } from '@estate/protocols';
+import type { SqlDriver, SqlTx } from '../db/driver.js';
+import { type Digested, EMPTY_SECTION_HASH, sectionHash } from './hash.js';
+
+/** An item to store: the body kept in the database and the digest of the item as the gateway stores it. */
+export interface StoredUpsert {
+  kind: string;
+  id: string;
+  body: object;
+  digest: string;
+}
+
+export interface SectionRow {
+  section: Section;
+  version: number;
+  sha256: string;
+  items: number;
+  horizon: number;
+  appliedVersion: number;
+}
+
+export interface ItemRow {
+  kind: string;
+  id: string;
+  deleted: boolean;
+  body: Record<string, unknown> | null;
+}
+
+// Statement batches: one jsonb parameter per batch keeps both drivers (pg and PGlite) on plain text parameters.
+const BATCH = 1_000;
+
+function* batches<T>(xs: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < xs.length; i += BATCH) yield xs.slice(i, i + BATCH);
+}
+
+const UPSERT = `
+  INSERT INTO desired_items (gateway_id, section, kind, item_id, version, deleted, body, digest)
+  SELECT $1, $2, e->>'kind', e->>'id', $3, false, e->'body', e->>'digest' FROM jsonb_array_elements($4::jsonb) AS e
+  ON CONFLICT (gateway_id, section, kind, item_id) DO UPDATE
+    SET version = EXCLUDED.version, deleted = false, body = EXCLUDED.body, digest = EXCLUDED.digest
+    WHERE desired_items.deleted OR desired_items.digest IS DISTINCT FROM EXCLUDED.digest
+  RETURNING 1 AS changed`;
+
+// a delete of an item never stored still leaves a tombstone: the gateway may hold it (drift) and must drop it
+const DELETE = `
+  INSERT INTO desired_items (gateway_id, section, kind, item_id, version, deleted, body, digest)
+  SELECT $1, $2, e->>'kind', e->>'id', $3, true, NULL, NULL FROM jsonb_array_elements($4::jsonb) AS e
+  ON CONFLICT (gateway_id, section, kind, item_id) DO UPDATE
+    SET version = EXCLUDED.version, deleted = true, body = NULL, digest = NULL
+    WHERE NOT desired_items.deleted
+  RETURNING 1 AS changed`;
+
+/**
+ * Writes one change of a section at the gateway's next version. An item whose digest did not change and a delete
+ * of an item already deleted are no change; when nothing changed the version is not bumped (null is returned).
+ */
+export async function writeChange(
+  driver: SqlDriver,
+  gatewayId: string,
+  section: Section,
+  upserts: readonly StoredUpsert[],
+  deletes: readonly { kind: string; id: string }[],
+): Promise<SectionRow | null> {
+  return driver.transaction(async (tx) => {
+    await tx.query('INSERT INTO gateway_desired (gateway_id) VALUES ($1) ON CONFLICT (gateway_id) DO NOTHING', [
+      gatewayId,
+    ]);
+    const [locked] = await tx.query<{ version: number }>(
+      'SELECT version FROM gateway_desired WHERE gateway_id = $1 FOR UPDATE',
+      [gatewayId],
+    );
+    const version = (locked?.version ?? 0) + 1;
+    let changed = 0;
+    for (const b of batches(upserts)) {
+      const rows = b.map((u) => ({ kind: u.kind, id: u.id, body: u.body, digest: u.digest }));
+      changed += (await tx.query(UPSERT, [gatewayId, section, version, JSON.stringify(rows)])).length;
+    }
+    for (const b of batches(deletes)) {
+      const rows = b.map((d) => ({ kind: d.kind, id: d.id }));
+      changed += (await tx.query(DELETE, [gatewayId, section, version, JSON.stringify(rows)])).length;
+    }
+    if (changed === 0) return null;
+    await tx.query('UPDATE gateway_desired SET version = $2, updated_at = now() WHERE gateway_id = $1', [
+      gatewayId,
+      version,
+    ]);
+    return rehash(tx, gatewayId, section, version);
+  });
+}
+
+async function rehash(tx: SqlTx, gatewayId: string, section: Section, version: number): Promise<SectionRow> {
+  const live = await tx.query<Digested>(
+    'SELECT kind, item_id AS id, digest FROM desired_items WHERE gateway_id = $1 AND section = $2 AND NOT deleted',
+    [gatewayId, section],
+  );
+  const sha256 = sectionHash(live);
+  const [row] = await tx.query<SectionRow>(
+    `INSERT INTO desired_sections (gateway_id, section, version, sha256, items) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (gateway_id, section) DO UPDATE SET version = $3, sha256 = $4, items = $5
+     RETURNING section, version, sha256, items, horizon, applied_version AS "appliedVersion"`,
+    [gatewayId, section, version, sha256, live.length],
+  );
+  if (!row) throw new Error('desired_sections upsert returned nothing');
+  return row;
+}
+
+export async function sectionRows(driver: SqlDriver, gatewayId: string): Promise<Map<Section, SectionRow>> {
+  const rows = await driver.query<SectionRow>(
+    `SELECT section, version, sha256, items, horizon, applied_version AS "appliedVersion"
+     FROM desired_sections WHERE gateway_id = $1`,
+    [gatewayId],
+  );
+  return new Map(rows.map((r) => [r.section, r]));
+}
+
+export const emptySection = (section: Section): SectionRow => ({
+  section,
+  version: 0,
+  sha256: EMPTY_SECTION_HASH,
+  items: 0,
+  horizon: 0,
+  appliedVersion: 0,
+});
+
+export async function manifestVersion(driver: SqlDriver, gatewayId: string): Promise<number> {
+  const [row] = await driver.query<{ version: number }>('SELECT version FROM gateway_desired WHERE gateway_id = $1', [
+    gatewayId,
+  ]);
+  return row?.version ?? 0;
+}
+
+/** Items of a section changed after `fromVersion` (tombstones included), or every live item when `full`. */
+export function changedItems(
+  driver: SqlDriver,
+  gatewayId: string,
+  section: Section,
+  fromVersion: number,
+  full: boolean,
+): Promise<ItemRow[]> {
+  return driver.query<ItemRow>(
+    `SELECT kind, item_id AS id, deleted, body FROM desired_items
+     WHERE gateway_id = $1 AND section = $2 AND ${full ? 'NOT deleted' : 'version > $3'}
+     ORDER BY kind, item_id`,
+    full ? [gatewayId, section] : [gatewayId, section, fromVersion],
+  );
+}
+
+/**
+ * Forgets tombstones at or below `version` (they are only needed by gateways older than that); such gateways
+ * then get a full copy instead of a delta.
+ */
+export async function pruneTombstones(driver: SqlDriver, gatewayId: string, section: Section, version: number) {
+  await driver.transaction(async (tx) => {
+    await tx.query('DELETE FROM desired_items WHERE gateway_id = $1 AND section = $2 AND deleted AND version <= $3', [
+      gatewayId,
+      section,
+      version,
+    ]);
+    await tx.query(
+      'UPDATE desired_sections SET horizon = GREATEST(horizon, $3) WHERE gateway_id = $1 AND section = $2',
+      [gatewayId, section, version],
+    );
+  });
+}
