@@ -36,6 +36,9 @@ const EnvSchema = Type.Object({
   ESTATE_CLOUD_BLIND_INDEX_KEY: Type.Optional(Type.String({ minLength: 32 })),
   // Lower argon2 cost only for tests and benchmarks that create thousands of accounts.
   ESTATE_CLOUD_ARGON2_MEMORY_KIB: Type.Integer({ minimum: 1024, default: 19_456 }),
+  // Telemetry (issue 5): how long samples and gateway health are kept; silence after which a gateway is offline.
+  ESTATE_CLOUD_TELEMETRY_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+  ESTATE_CLOUD_GATEWAY_OFFLINE_S: Type.Integer({ minimum: 10, maximum: 86_400, default: 90 }),
 });
 type Env = Static<typeof EnvSchema>;
 const SECRET_KEYS = ['ESTATE_CLOUD_JWT_SECRET', 'ESTATE_CLOUD_DATA_KEYS', 'ESTATE_CLOUD_BLIND_INDEX_KEY'] as const;
@@ -56,6 +59,10 @@ export interface CloudConfig {
   refreshTtlS: number;
   retentionDays: number;
   argon2MemoryKib: number;
+  /** Telemetry samples and gateway health older than this are dropped, and refused at ingest. */
+  telemetryRetentionDays: number;
+  /** A gateway silent for this long is marked offline and raises an alarm. */
+  gatewayOfflineS: number;
   jwtSecret: Buffer;
   keyRing: KeyRing;
   blindIndexKey: Buffer;
@@ -96,6 +103,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     refreshTtlS: e.ESTATE_CLOUD_REFRESH_TTL_S,
     retentionDays: e.ESTATE_CLOUD_RETENTION_DAYS,
     argon2MemoryKib: e.ESTATE_CLOUD_ARGON2_MEMORY_KIB,
+    telemetryRetentionDays: e.ESTATE_CLOUD_TELEMETRY_RETENTION_DAYS,
+    gatewayOfflineS: e.ESTATE_CLOUD_GATEWAY_OFFLINE_S,
     jwtSecret: Buffer.from(secrets.ESTATE_CLOUD_JWT_SECRET, 'utf8'),
     keyRing: parseKeyRing(secrets.ESTATE_CLOUD_DATA_KEYS),
     blindIndexKey: Buffer.from(secrets.ESTATE_CLOUD_BLIND_INDEX_KEY, 'utf8'),

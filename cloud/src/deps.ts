@@ -8,6 +8,7 @@ import { argon2idHasher } from './core/passwords.js';
 import { signingKeys } from './core/signing.js';
 import { type Database, openDatabase } from './db/driver.js';
 import { migrate } from './db/migrate.js';
+import { applyTelemetrySchema } from './telemetry/schema.js';
 
 export interface OpenOptions {
   /** Keep the embedded database in memory (tests). */
@@ -25,6 +26,8 @@ export async function openDeps(
   });
   try {
     await migrate(db.driver);
+    // the time-series tables are not plain SQL migrations: their layout depends on the server (TimescaleDB or not)
+    await applyTelemetrySchema(db.driver, { retentionDays: config.telemetryRetentionDays });
   } catch (err) {
     await db.close();
     throw err;

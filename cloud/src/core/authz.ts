@@ -65,6 +65,8 @@ export const POLICY = {
   // — fleet —
   'gateway:read': ['admin', 'staff', 'installer'],
   'gateway:manage': ['admin', 'staff', 'installer'],
+  // — telemetry (issue 5): readings, online state and offline alarms; technicians read them to go and fix —
+  'telemetry:read': ['admin', 'staff', 'technician'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Action = keyof typeof POLICY;
 
