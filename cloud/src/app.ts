@@ -23,6 +23,7 @@ import owners from './modules/owners/routes.js';
 import privacy from './modules/privacy/routes.js';
 import renovations from './modules/renovations/routes.js';
 import repairs from './modules/repairs/routes.js';
+import telemetry from './modules/telemetry/routes.js';
 import vehicles from './modules/vehicles/routes.js';
 import authPlugin from './plugins/auth.js';
 import errorsPlugin from './plugins/errors.js';
@@ -84,6 +85,7 @@ export async function buildApp(deps: CloudDeps, options: BuildAppOptions = {}): 
         notifications,
         fleet,
         gatewayCommands,
+        telemetry,
       ]) {
         await api.register(module);
       }
