@@ -2,63 +2,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventLog, startLocalBroker, Uplink } from '@estate/edge';
-import { decodeAs, encode, type GatewayEvent, topicFor } from '@estate/protocols';
+import { EventLog, Uplink } from '@estate/edge';
+import { encode, topicFor } from '@estate/protocols';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-
-/** A stand-in for the cloud's ingest (the real one comes with the gateway ↔ cloud issue): stores by seq, acks. */
-async function aCloud() {
-  const broker = await startLocalBroker({ port: 0 });
-  const ingest = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'ingest' });
-  const stored = new Map<number, GatewayEvent>();
-  let received = 0;
-  let duplicates = 0;
-  let acking = true;
-  let connects = 0;
-  broker.broker.on('client', (c) => {
-    if (c.id !== 'ingest') connects++;
-  });
-  await ingest.subscribeAsync('estate/v1/gw/+/events', { qos: 1 });
-  ingest.on('message', (topic, payload) => {
-    const d = decodeAs('eventBatch', payload);
-    if (!d.ok) return;
-    for (const e of d.value.events) {
-      received++;
-      if (stored.has(e.seq)) duplicates++;
-      else stored.set(e.seq, e);
-    }
-    let contiguous = 0;
-    while (stored.has(contiguous + 1)) contiguous++;
-    if (acking) {
-      const gatewayId = topic.split('/')[3] as string;
-      void ingest.publish(
-        topicFor('eventAck', { gatewayId }),
-        encode('eventAck', { ts: Date.now(), ackedSeq: contiguous }),
-        {
-          qos: 1,
-        },
-      );
-    }
-  });
-  return {
-    broker,
-    ingest,
-    stored,
-    stats: () => ({ received, duplicates, connects }),
-    setAcking: (on: boolean) => {
-      acking = on;
-    },
-    cut: (clientId: string) =>
-      (broker.broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients[
-        clientId
-      ]?.conn.destroy(),
-    close: async () => {
-      await ingest.endAsync();
-      await broker.close();
-    },
-  };
-}
+import { aCloud, until } from './helpers/cloud.js';
 
 const anEvent = (i: number) => ({
   ts: 1_000 + i,
@@ -72,14 +20,6 @@ const anEvent = (i: number) => ({
   latencyMs: 30,
 });
 
-const until = async (cond: () => boolean, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
@@ -92,7 +32,7 @@ describe('uplink store-and-forward', () => {
     cleanup.push(cloud.close);
     const file = join(mkdtempSync(join(tmpdir(), 'estate-uplink-')), 'gateway.db');
     let log = new EventLog(file);
-    let up = new Uplink({ url: cloud.broker.url, gatewayId: 'gw-1', log, batchSize: 50, reconnectMs: 50 });
+    let up = new Uplink({ url: cloud.url, gatewayId: 'gw-1', log, batchSize: 50, reconnectMs: 50 });
     await up.start();
     const N = 2_000;
     for (let i = 0; i < N; i++) {
@@ -103,7 +43,7 @@ describe('uplink store-and-forward', () => {
         await up.stop();
         log.close();
         log = new EventLog(file);
-        up = new Uplink({ url: cloud.broker.url, gatewayId: 'gw-1', log, batchSize: 50, reconnectMs: 50 });
+        up = new Uplink({ url: cloud.url, gatewayId: 'gw-1', log, batchSize: 50, reconnectMs: 50 });
         await up.start();
       }
       if (i % 100 === 0) await new Promise((r) => setImmediate(r));
@@ -112,8 +52,8 @@ describe('uplink store-and-forward', () => {
       await up.stop();
       log.close();
     });
-    await until(() => cloud.stored.size === N && log.backlog().events === 0);
-    expect([...cloud.stored.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    await until(() => cloud.stored('gw-1').size === N && log.backlog().events === 0);
+    expect([...cloud.stored('gw-1').keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     // at-least-once on the wire, exactly once in the store
     expect(cloud.stats().received).toBeGreaterThanOrEqual(N);
     expect(log.ackedSeq).toBe(N);
@@ -125,12 +65,12 @@ describe('uplink store-and-forward', () => {
     const cloud = await aCloud();
     cleanup.push(cloud.close);
     const log = new EventLog(':memory:');
-    const up = new Uplink({ url: cloud.broker.url, gatewayId: 'gw-2', log, ackTimeoutMs: 300, reconnectMs: 50 });
+    const up = new Uplink({ url: cloud.url, gatewayId: 'gw-2', log, ackTimeoutMs: 300, reconnectMs: 50 });
     cleanup.push(() => up.stop());
     cloud.setAcking(false);
     await up.start();
     for (let i = 0; i < 10; i++) log.append(anEvent(i));
-    await until(() => cloud.stored.size === 10);
+    await until(() => cloud.stored('gw-2').size === 10);
     await new Promise((r) => setTimeout(r, 800));
     expect(log.backlog().events).toBe(10); // nothing forgotten without an ack
     expect(up.stats.resends).toBeGreaterThan(0);
@@ -142,20 +82,22 @@ describe('uplink store-and-forward', () => {
     const cloud = await aCloud();
     cleanup.push(cloud.close);
     const log = new EventLog(':memory:');
-    const up = new Uplink({ url: cloud.broker.url, gatewayId: 'gw-3', log, reconnectMs: 50 });
+    const up = new Uplink({ url: cloud.url, gatewayId: 'gw-3', log, reconnectMs: 50 });
     cleanup.push(() => up.stop());
     cloud.setAcking(false);
     await up.start();
     for (let i = 0; i < 5; i++) log.append(anEvent(i));
-    await until(() => cloud.stored.size === 5);
+    await until(() => cloud.stored('gw-3').size === 5);
     const ackTopic = topicFor('eventAck', { gatewayId: 'gw-3' });
-    await cloud.ingest.publishAsync(ackTopic, Buffer.from('{"ackedSeq":"all"}'), { qos: 1 });
-    await cloud.ingest.publishAsync(ackTopic, encode('eventAck', { ts: 1, ackedSeq: 1_000_000 }), { qos: 1 });
+    const ingest = await mqtt.connectAsync(cloud.url, { protocolVersion: 4, clientId: 'rogue-acker' });
+    cleanup.push(() => ingest.endAsync());
+    await ingest.publishAsync(ackTopic, Buffer.from('{"ackedSeq":"all"}'), { qos: 1 });
+    await ingest.publishAsync(ackTopic, encode('eventAck', { ts: 1, ackedSeq: 1_000_000 }), { qos: 1 });
     await until(() => log.ackedSeq > 0);
     // an ack beyond what was sent only covers what was sent
     expect(log.ackedSeq).toBe(5);
     log.append(anEvent(6));
-    await until(() => cloud.stored.size === 6);
+    await until(() => cloud.stored('gw-3').size === 6);
     expect(log.backlog().events).toBe(1);
   });
 
@@ -163,7 +105,7 @@ describe('uplink store-and-forward', () => {
     const cloud = await aCloud();
     cleanup.push(cloud.close);
     const log = new EventLog(':memory:');
-    const up = new Uplink({ url: cloud.broker.url, gatewayId: 'gw-4', log, reconnectMs: 50 });
+    const up = new Uplink({ url: cloud.url, gatewayId: 'gw-4', log, reconnectMs: 50 });
     cleanup.push(() => up.stop());
     expect(up.client).toBeUndefined();
     const seen: mqtt.MqttClient[] = [];

@@ -1,0 +1,132 @@
+// A stand-in for the cloud side of the uplink: a broker and an ingest that stores by (gateway id, seq) and acks the
+// contiguous watermark — the rule the real ingest (cloud/src/ingest) follows. Tests that need the real one use it.
+import { type LocalBroker, startLocalBroker } from '@estate/edge';
+import {
+  decodeAs,
+  encode,
+  type GatewayEvent,
+  type GatewayHealth,
+  type TelemetryBatch,
+  topicFor,
+} from '@estate/protocols';
+import mqtt from 'mqtt';
+
+export interface StandInCloud {
+  readonly url: string;
+  /** events stored per gateway, by seq (survives broker restarts: it is the cloud's database) */
+  stored(gatewayId: string): Map<number, GatewayEvent>;
+  /** wire seqs in arrival order, per gateway */
+  arrivals(gatewayId: string): number[];
+  telemetry: TelemetryBatch['samples'];
+  /** for each telemetry batch, how many event copies had arrived before it */
+  telemetryAfter: number[];
+  health: GatewayHealth[];
+  stats(): { received: number; duplicates: number; connects: number };
+  setAcking(on: boolean): void;
+  /** destroys one client's socket (a link cut the client notices) */
+  cut(clientId: string): void;
+  /** the broker goes away (listener closed, every socket dropped) for `ms`, then comes back on the same port */
+  outage(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function aCloud(): Promise<StandInCloud> {
+  let broker: LocalBroker = await startLocalBroker({ port: 0 });
+  const port = broker.port;
+  const url = broker.url;
+  const stored = new Map<string, Map<number, GatewayEvent>>();
+  const arrivals = new Map<string, number[]>();
+  const telemetry: TelemetryBatch['samples'] = [];
+  const health: GatewayHealth[] = [];
+  const telemetryAfter: number[] = [];
+  let received = 0;
+  let duplicates = 0;
+  let acking = true;
+  let connects = 0;
+  const watch = (b: LocalBroker) =>
+    b.broker.on('client', (c) => {
+      if (c.id !== 'ingest') connects++;
+    });
+  watch(broker);
+  const ingest = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'ingest', reconnectPeriod: 50 });
+  await ingest.subscribeAsync(['estate/v1/gw/+/events', 'estate/v1/gw/+/telemetry', 'estate/v1/gw/+/health'], {
+    qos: 1,
+  });
+  const table = <T>(m: Map<string, T>, id: string, make: () => T): T => {
+    let t = m.get(id);
+    if (!t) m.set(id, (t = make()));
+    return t;
+  };
+  ingest.on('message', (topic, payload) => {
+    const gatewayId = topic.split('/')[3] as string;
+    if (topic.endsWith('/telemetry')) {
+      const d = decodeAs('telemetryBatch', payload);
+      if (d.ok) telemetry.push(...d.value.samples);
+      telemetryAfter.push(received);
+      return;
+    }
+    if (topic.endsWith('/health')) {
+      const d = decodeAs('gatewayHealth', payload);
+      if (d.ok) health.push(d.value);
+      return;
+    }
+    const d = decodeAs('eventBatch', payload);
+    if (!d.ok) return;
+    const mine = table(stored, gatewayId, () => new Map<number, GatewayEvent>());
+    const order = table(arrivals, gatewayId, () => [] as number[]);
+    for (const e of d.value.events) {
+      received++;
+      order.push(e.seq);
+      if (mine.has(e.seq)) duplicates++;
+      else mine.set(e.seq, e);
+    }
+    let contiguous = 0;
+    while (mine.has(contiguous + 1)) contiguous++;
+    if (acking)
+      ingest.publish(
+        topicFor('eventAck', { gatewayId }),
+        encode('eventAck', { ts: Date.now(), ackedSeq: contiguous }),
+        { qos: 1 },
+        () => {},
+      );
+  });
+  return {
+    url,
+    stored: (id) => table(stored, id, () => new Map<number, GatewayEvent>()),
+    arrivals: (id) => table(arrivals, id, () => [] as number[]),
+    telemetry,
+    telemetryAfter,
+    health,
+    stats: () => ({ received, duplicates, connects }),
+    setAcking: (on) => {
+      acking = on;
+    },
+    cut: (clientId) =>
+      (broker.broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients[
+        clientId
+      ]?.conn.destroy(),
+    outage: async (ms) => {
+      for (const c of Object.values(
+        (broker.broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients,
+      ))
+        c.conn.destroy();
+      await broker.close();
+      await new Promise((r) => setTimeout(r, ms));
+      broker = await startLocalBroker({ port });
+      if (broker.port !== port) throw new Error(`cloud broker came back on ${broker.port}, not ${port}`);
+      watch(broker);
+    },
+    close: async () => {
+      await ingest.endAsync(true);
+      await broker.close();
+    },
+  };
+}
+
+export const until = async (cond: () => boolean, ms = 15_000, what = 'condition') => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
