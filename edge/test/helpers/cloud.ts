@@ -53,8 +53,8 @@ export async function aCloud(): Promise<StandInCloud> {
     qos: 1,
   });
   const table = <T>(m: Map<string, T>, id: string, make: () => T): T => {
-    let t = m.get(id);
-    if (!t) m.set(id, (t = make()));
+    const t = m.get(id) ?? make();
+    m.set(id, t);
     return t;
   };
   ingest.on('message', (topic, payload) => {
