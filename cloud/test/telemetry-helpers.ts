@@ -60,3 +60,36 @@ export function climateBatch(n: number, end: number, start = 0): TelemetryBatch 
     })),
   };
 }
+
+/** Readings of meter-1 `power` every 20 s for two hours from an hour boundary: value = sample index. */
+export function meterBatch(hourStart: number): TelemetryBatch {
+  return {
+    gatewayId: GATEWAY,
+    sentAt: hourStart,
+    samples: Array.from({ length: 360 }, (_, i) => ({
+      deviceId: 'meter-1',
+      kind: 'energy' as const,
+      ts: hourStart + i * 20_000,
+      metrics: { power: i },
+    })),
+  };
+}
+
+/** What meterBatch must roll up to: per minute 3 samples (3m, 3m+1, 3m+2), per hour 180. */
+export function meterExpected(hourStart: number) {
+  const minute = Array.from({ length: 120 }, (_, m) => ({
+    ts: new Date(hourStart + m * 60_000).toISOString(),
+    avg: 3 * m + 1,
+    min: 3 * m,
+    max: 3 * m + 2,
+    count: 3,
+  }));
+  const hour = [0, 1].map((h) => ({
+    ts: new Date(hourStart + h * 3_600_000).toISOString(),
+    avg: 180 * h + 89.5,
+    min: 180 * h,
+    max: 180 * h + 179,
+    count: 180,
+  }));
+  return { minute, hour };
+}
