@@ -11,6 +11,7 @@ const api: Loader = () => import('./benches/api.js').then((m) => m.apiBenches);
 const face: Loader = () => import('./benches/face.js').then((m) => m.faceBenches);
 const accuracy: Loader = () => import('./benches/accuracy.js').then((m) => m.accuracyBenches);
 const dispatch: Loader = () => import('./benches/dispatch.js').then((m) => m.dispatchBenches);
+const billing: Loader = () => import('./benches/billing.js').then((m) => m.billingBenches);
 
 /**
  * Every bench, by name, and the module it lives in. A module is imported only
@@ -28,6 +29,8 @@ const CATALOGUE: Readonly<Record<string, Loader>> = {
   face_vs_faceapi: face,
   accuracy,
   dispatch,
+  bill_run: billing,
+  payment_callback: billing,
 };
 
 const NAMES = Object.keys(CATALOGUE);

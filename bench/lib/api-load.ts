@@ -30,6 +30,18 @@ export interface LoadSpec {
    * Given: this many requests per second, started on schedule by `pacer`.
    */
   rate?: { perSecond: number; pacer: Pacer };
+  /**
+   * Steady pacer only: instead of GETs of `paths` for `seconds`, these POSTs, each sent once in this order at
+   * `rate` (the payment-notification bench: every request carries its own signed body).
+   */
+  posts?: readonly Post[];
+}
+
+/** One POST of a load: its path, its own headers (added to the spec's) and its body, sent as given. */
+export interface Post {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
 }
 
 export interface LoadResult {
@@ -52,7 +64,8 @@ export interface LoadResult {
 const TIMEOUT_S = 10;
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  if (spec.paths.length === 0) throw new Error('no paths to ask');
+  if (spec.paths.length === 0 && !spec.posts?.length) throw new Error('no paths to ask');
+  if (spec.posts && spec.rate?.pacer !== 'steady') throw new Error('posts are sent by the steady pacer only');
   const elu = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const r = spec.rate?.pacer === 'steady' ? await steady(spec, spec.rate.perSecond) : await cannon(spec);
@@ -136,7 +149,8 @@ function cannon(spec: LoadSpec): Promise<Measured> {
 function steady(spec: LoadSpec, perSecond: number): Promise<Measured> {
   const origin = new URL(spec.origin);
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections, maxFreeSockets: spec.connections });
-  const total = Math.max(1, Math.round(perSecond * spec.seconds));
+  const posts = spec.posts;
+  const total = posts ? posts.length : Math.max(1, Math.round(perSecond * spec.seconds));
   const intervalMs = 1000 / perSecond;
   const t = tally();
   let errors = 0;
@@ -158,9 +172,18 @@ function steady(spec: LoadSpec, perSecond: number): Promise<Measured> {
       if (++settled === total) finish();
     };
     const fire = (scheduled: number) => {
-      const path = spec.paths[issued % spec.paths.length] as string;
-      const req = http.get(
-        { agent, hostname: origin.hostname, port: origin.port, path, headers: spec.headers, timeout: TIMEOUT_S * 1000 },
+      const post = posts?.[issued];
+      const path = post ? post.path : (spec.paths[issued % spec.paths.length] as string);
+      const req = http.request(
+        {
+          agent,
+          hostname: origin.hostname,
+          port: origin.port,
+          path,
+          method: post ? 'POST' : 'GET',
+          headers: post ? { ...spec.headers, ...post.headers } : spec.headers,
+          timeout: TIMEOUT_S * 1000,
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -174,6 +197,7 @@ function steady(spec: LoadSpec, perSecond: number): Promise<Measured> {
         errors++;
         settle();
       });
+      req.end(post?.body);
     };
     const tick = () => {
       const now = performance.now();
