@@ -1,0 +1,121 @@
+// Network-cut and crash tests in the style of the edge runtimes' connectivity suites (Azure IoT Edge, Greengrass):
+// a gateway process with simulated devices deciding doors while its uplink is cut, the cloud broker restarts, the
+// gateway is SIGKILLed mid-write, its clock jumps and its disk budget runs out. Afterwards: no access event lost or
+// stored twice, seqs gap-free, and no door opened except for a grant that is in the cloud's store.
+// Short form in `npm test`; ESTATE_FAULTS=long runs more and longer faults (edge/README.md).
+import type { GatewayEvent } from '@estate/protocols';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aCloud, type StandInCloud, until } from '../helpers/cloud.js';
+import { aCloudSigner } from '../helpers/estate.js';
+import { aDataDir, buildEdge, type ChildGateway, startChild, startTraffic, type Traffic } from './harness.js';
+
+const LONG = process.env.ESTATE_FAULTS === 'long';
+const ROUNDS = LONG ? 6 : 1;
+const SHORT_OUTAGE_MS = LONG ? 3_000 : 600;
+const LONG_OUTAGE_MS = LONG ? 30_000 : 2_500;
+const GW = 'gw-faults';
+const BUDGET = 64 * 1024 * 1024;
+const TINY_BUDGET = 1_500; // exhausted by a handful of decisions: they must all still be recorded and delivered
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('fault harness: uplink cuts, cloud restarts, SIGKILL, clock jumps, disk budget', () => {
+  const signer = aCloudSigner();
+  let cloud: StandInCloud;
+  let child: ChildGateway;
+  let traffic: Traffic;
+  let dataDir: string;
+  const stderr: string[] = [];
+
+  beforeAll(async () => {
+    buildEdge();
+    cloud = await aCloud();
+    dataDir = await aDataDir(signer);
+  }, 120_000);
+
+  afterAll(async () => {
+    await traffic?.stop();
+    await child?.stop();
+    await cloud?.close();
+  });
+
+  const restart = async (over: { budgetBytes?: number; clockOffsetMs?: number } = {}) => {
+    child = await startChild({
+      dataDir,
+      port: child?.port ?? 0,
+      cloudUrl: cloud.url,
+      gatewayId: GW,
+      budgetBytes: over.budgetBytes ?? BUDGET,
+      clockOffsetMs: over.clockOffsetMs ?? 0,
+      stderr,
+    });
+  };
+
+  it(
+    'loses, duplicates and reorders no access event and opens no door through any of it',
+    async () => {
+      await restart();
+      traffic = await startTraffic(child.port, signer);
+      await until(() => child.ackedSeq > 5, 10_000, 'first events acked');
+      for (let round = 0; round < ROUNDS; round++) {
+        // uplink socket cuts, short and repeated
+        for (let i = 0; i < 3; i++) {
+          cloud.cut(GW);
+          await sleep(300);
+        }
+        // the cloud broker goes away (listener closed, sockets dropped) and comes back: short, then long
+        await cloud.outage(SHORT_OUTAGE_MS);
+        await sleep(300);
+        await cloud.outage(LONG_OUTAGE_MS);
+        // SIGKILL mid-traffic (the reader keeps scanning: writes are in progress), back with the clock 20 min ahead
+        await child.kill();
+        await restart({ clockOffsetMs: 20 * 60_000 });
+        await sleep(600);
+        // offline with a budget that undroppable events exhaust, killed again mid-write, clock jumped back
+        const outage = cloud.outage(LONG_OUTAGE_MS);
+        await child.kill();
+        await restart({ budgetBytes: TINY_BUDGET, clockOffsetMs: -10 * 60_000 });
+        await outage;
+        await sleep(400);
+        await child.kill();
+        await restart();
+      }
+      await sleep(500);
+      await traffic.stop();
+      await until(() => child.lastSeq > 0 && child.ackedSeq === child.lastSeq, 20_000, 'the backlog drained');
+      const last = child.lastSeq;
+      await until(() => cloud.stored(GW).size >= last, 5_000, 'the store caught up');
+
+      const stored = cloud.stored(GW);
+      const seqs = [...stored.keys()].sort((a, b) => a - b);
+      // nothing lost, gap-free per gateway (order recoverable by seq), nothing stored twice
+      expect(seqs).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+      expect(stored.size).toBe(last);
+      const events = seqs.map((s) => stored.get(s) as GatewayEvent);
+      const decisions = events.filter((e) => e.type === 'access_decision');
+      const grants = decisions.filter((e) => e.granted);
+      // a one-use pass is granted at most once, crashes notwithstanding
+      const grantIds = grants.map((g) => g.credentialId);
+      expect(new Set(grantIds).size).toBe(grantIds.length);
+      // only passes signed by the estate's key ever open
+      expect(grants.every((g) => g.credentialId?.startsWith('v-'))).toBe(true);
+      // every grant the reader was told about is in the cloud
+      for (const id of traffic.grantedFeedback) expect(grantIds).toContain(id);
+      // no door opened except for a stored grant: one unlock command at most per grant
+      const unlocks = traffic.doorCommands.filter((c) => c === 'unlock').length;
+      expect(traffic.doorCommands.every((c) => c === 'unlock')).toBe(true);
+      expect(unlocks).toBeLessThanOrEqual(grants.length);
+      // the tiny budget was exhausted and said so, and nothing was dropped for it
+      expect(stderr.join('')).toMatch(/DISK BUDGET EXHAUSTED/);
+      expect(events.some((e) => e.type === 'alarm' && e.alarm === 'disk_near_full')).toBe(true);
+      // it did work: the traffic went on throughout, a good share of it decided
+      expect(traffic.scans).toBeGreaterThan(30);
+      expect(decisions.length).toBeGreaterThan(20);
+      expect(cloud.stats().connects).toBeGreaterThanOrEqual(7 * ROUNDS);
+      process.stderr.write(
+        `faults: ${traffic.scans} scans (${traffic.timeouts} unanswered), ${last} events (${decisions.length} decisions, ${grants.length} grants, ${unlocks} unlocks), ${cloud.stats().received} copies received, ${cloud.stats().duplicates} duplicate copies deduplicated\n`,
+      );
+    },
+    LONG ? 900_000 : 60_000,
+  );
+});
