@@ -39,9 +39,23 @@ const EnvSchema = Type.Object({
   // Telemetry (issue 5): how long samples and gateway health are kept; silence after which a gateway is offline.
   ESTATE_CLOUD_TELEMETRY_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
   ESTATE_CLOUD_GATEWAY_OFFLINE_S: Type.Integer({ minimum: 10, maximum: 86_400, default: 90 }),
+  // Gateway link (issue 5): the embedded MQTT broker's port, or an external broker that replaces it.
+  ESTATE_CLOUD_MQTT_PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: 1884, description: '0 = any free' }),
+  ESTATE_CLOUD_MQTT_URL: Type.Optional(
+    Type.String({ pattern: '^mqtts?://', description: 'external broker (Mosquitto, EMQX); none = embedded' }),
+  ),
+  ESTATE_CLOUD_MQTT_PUBLIC_URL: Type.Optional(
+    Type.String({ pattern: '^mqtts?://', description: 'what gateways are told to connect to' }),
+  ),
+  ESTATE_CLOUD_MQTT_SERVICE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
 });
 type Env = Static<typeof EnvSchema>;
-const SECRET_KEYS = ['ESTATE_CLOUD_JWT_SECRET', 'ESTATE_CLOUD_DATA_KEYS', 'ESTATE_CLOUD_BLIND_INDEX_KEY'] as const;
+const SECRET_KEYS = [
+  'ESTATE_CLOUD_JWT_SECRET',
+  'ESTATE_CLOUD_DATA_KEYS',
+  'ESTATE_CLOUD_BLIND_INDEX_KEY',
+  'ESTATE_CLOUD_MQTT_SERVICE_SECRET',
+] as const;
 
 export interface CloudConfig {
   env: Env['NODE_ENV'];
@@ -66,6 +80,14 @@ export interface CloudConfig {
   jwtSecret: Buffer;
   keyRing: KeyRing;
   blindIndexKey: Buffer;
+  /** Embedded MQTT broker port (0 = any free); unused when mqttUrl names an external broker. */
+  mqttPort: number;
+  /** External broker; undefined = the embedded one. */
+  mqttUrl: string | undefined;
+  /** The broker URL gateways are given at provisioning; undefined = the broker's own URL. */
+  mqttPublicUrl: string | undefined;
+  /** Password of the cloud's own MQTT user `estate-cloud` (ingest, sync). */
+  mqttServiceSecret: string;
 }
 
 export class ConfigError extends Error {}
@@ -108,6 +130,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     jwtSecret: Buffer.from(secrets.ESTATE_CLOUD_JWT_SECRET, 'utf8'),
     keyRing: parseKeyRing(secrets.ESTATE_CLOUD_DATA_KEYS),
     blindIndexKey: Buffer.from(secrets.ESTATE_CLOUD_BLIND_INDEX_KEY, 'utf8'),
+    mqttPort: e.ESTATE_CLOUD_MQTT_PORT,
+    mqttUrl: e.ESTATE_CLOUD_MQTT_URL,
+    mqttPublicUrl: e.ESTATE_CLOUD_MQTT_PUBLIC_URL,
+    mqttServiceSecret: secrets.ESTATE_CLOUD_MQTT_SERVICE_SECRET,
   };
 }
 
@@ -135,8 +161,10 @@ function resolveSecrets(env: Env, dataDir: string): Secrets {
     ESTATE_CLOUD_JWT_SECRET: stored.ESTATE_CLOUD_JWT_SECRET ?? randomBytes(48).toString('base64url'),
     ESTATE_CLOUD_DATA_KEYS: stored.ESTATE_CLOUD_DATA_KEYS ?? `dev1:${randomKey()}`,
     ESTATE_CLOUD_BLIND_INDEX_KEY: stored.ESTATE_CLOUD_BLIND_INDEX_KEY ?? randomBytes(48).toString('base64url'),
+    ESTATE_CLOUD_MQTT_SERVICE_SECRET: stored.ESTATE_CLOUD_MQTT_SERVICE_SECRET ?? randomBytes(32).toString('base64url'),
   };
-  if (!existsSync(file)) {
+  // also rewritten when a key was added since the file was made, so the new secret stays the same across starts
+  if (!existsSync(file) || SECRET_KEYS.some((k) => stored[k] === undefined)) {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
@@ -145,5 +173,7 @@ function resolveSecrets(env: Env, dataDir: string): Secrets {
     ESTATE_CLOUD_JWT_SECRET: env.ESTATE_CLOUD_JWT_SECRET ?? generated.ESTATE_CLOUD_JWT_SECRET,
     ESTATE_CLOUD_DATA_KEYS: env.ESTATE_CLOUD_DATA_KEYS ?? generated.ESTATE_CLOUD_DATA_KEYS,
     ESTATE_CLOUD_BLIND_INDEX_KEY: env.ESTATE_CLOUD_BLIND_INDEX_KEY ?? generated.ESTATE_CLOUD_BLIND_INDEX_KEY,
+    ESTATE_CLOUD_MQTT_SERVICE_SECRET:
+      env.ESTATE_CLOUD_MQTT_SERVICE_SECRET ?? generated.ESTATE_CLOUD_MQTT_SERVICE_SECRET,
   };
 }

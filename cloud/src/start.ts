@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import { type CloudConfig, loadConfig } from './config.js';
 import type { CloudDeps } from './core/deps.js';
 import { openDeps } from './deps.js';
+import { startGatewayLink } from './ingest/link.js';
 import { seedCommunityDemo } from './seed/community.js';
 import type { GenOptions } from './seed/generator.js';
 import { type DemoLogin, isEmpty, seedDemo } from './seed/seed.js';
@@ -29,6 +30,8 @@ export interface RunningCloud {
   config: CloudConfig;
   app: FastifyInstance;
   deps: CloudDeps;
+  /** The gateway link: the broker ingest uses, and the URL gateways are given. */
+  mqtt: { url: string; publicUrl: string };
   close(): Promise<void>;
 }
 
@@ -36,12 +39,15 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
   const config = loadConfig({ ...(options.env ?? process.env), ...options.overrides });
   const { deps, db } = await openDeps(config);
   let app: FastifyInstance | undefined;
+  let link: Awaited<ReturnType<typeof startGatewayLink>> | undefined;
   try {
     const logins = await demoLogins(deps, options.seed ?? config.env !== 'production');
     app = await buildApp(deps, { logger: options.logger });
     const port = await listen(app, config);
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const running = app;
+    link = await startGatewayLink(deps, { logger: running.log });
+    const gatewayLink = link;
     return {
       url,
       docsUrl: `${url}/docs`,
@@ -50,12 +56,15 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
       config,
       app: running,
       deps,
+      mqtt: { url: gatewayLink.url, publicUrl: gatewayLink.publicUrl },
       close: async () => {
+        await gatewayLink.close();
         await running.close();
         await db.close();
       },
     };
   } catch (err) {
+    await link?.close();
     await app?.close();
     await db.close();
     throw err;

@@ -42,6 +42,7 @@ describe('configuration', () => {
     expect(existsSync(file)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toHaveProperty('ESTATE_CLOUD_DATA_KEYS');
+    expect(a.mqttServiceSecret).toBe(b.mqttServiceSecret);
     expect(loadConfig({ ESTATE_CLOUD_DATA_DIR: dir() }).jwtSecret.equals(a.jwtSecret)).toBe(false);
   });
 
@@ -52,8 +53,10 @@ describe('configuration', () => {
       ESTATE_CLOUD_JWT_SECRET: 'j'.repeat(40),
       ESTATE_CLOUD_DATA_KEYS: `k2:${randomKey()},k1:${randomKey()}`,
       ESTATE_CLOUD_BLIND_INDEX_KEY: 'b'.repeat(40),
+      ESTATE_CLOUD_MQTT_SERVICE_SECRET: 'm'.repeat(40),
     });
     expect(c.keyRing.currentKeyId).toBe('k2');
+    expect(c.mqttServiceSecret).toBe('m'.repeat(40));
   });
 });
 
