@@ -6,6 +6,7 @@ import { FileDeviceDirectory } from './broker/device-directory.js';
 import { startGatewayBroker } from './broker/gateway-broker.js';
 import { enrolFromPhotos } from './enrol.js';
 import { Gateway } from './gateway.js';
+import { pairCommand, provisionCommand, selfTestCommand } from './provision/commands.js';
 
 const USAGE = `estate-gateway — the Estate gateway agent
 
@@ -13,6 +14,13 @@ const USAGE = `estate-gateway — the Estate gateway agent
   estate-gateway device add --id ID --kind KIND [--data DIR]     register a device; prints its secret once
   estate-gateway device list|disable|enable|remove [--id ID] [--data DIR]
   estate-gateway enrol --person ID PHOTO [PHOTO PHOTO] [--data DIR]   local enrolment (until the cloud syncs)
+
+  installer:
+  estate-gateway provision --claim CODE --cloud URL [--data DIR] [--force]
+                        claim this box (CODE may be the QR payload estate-claim:CODE@URL, then --cloud is optional)
+  estate-gateway pair --code PAIRINGCODE [--door DOOR | --parking SPACE] [--data DIR]
+                        pair a device by its label code; prints its MQTT password once
+  estate-gateway self-test [--data DIR] [--broker URL]   check every part; exit 0 only when all pass
 
   --data DIR   gateway data folder (default $ESTATE_GATEWAY_DATA or ./gateway-data)
   kinds: ${DEVICE_KINDS.join(', ')}`;
@@ -36,6 +44,13 @@ export async function main(argv: string[]): Promise<number> {
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'no-faces': { type: 'boolean', default: false },
+        claim: { type: 'string' },
+        cloud: { type: 'string' },
+        force: { type: 'boolean', default: false },
+        code: { type: 'string' },
+        door: { type: 'string' },
+        parking: { type: 'string' },
+        broker: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -64,6 +79,23 @@ export async function main(argv: string[]): Promise<number> {
         );
         return 0;
       }
+      case 'provision':
+        return await provisionCommand({
+          claim: need(o.claim, '--claim'),
+          cloud: o.cloud,
+          data: o.data,
+          force: o.force,
+        });
+      case 'pair':
+        if (o.door && o.parking) throw new UsageError('pair: give --door or --parking, not both');
+        return await pairCommand({
+          code: need(o.code, '--code'),
+          data: o.data,
+          ...(o.door ? { door: o.door } : {}),
+          ...(o.parking ? { parking: o.parking } : {}),
+        });
+      case 'self-test':
+        return await selfTestCommand({ data: o.data, broker: o.broker });
       case 'run':
         return await run(o.data, o.host, o.port, o['no-faces'], o['tls-cert'], o['tls-key'], o['tls-ca']);
       default:

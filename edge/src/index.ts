@@ -14,6 +14,11 @@ export {
   type GatewayTlsOptions,
   startGatewayBroker,
 } from './broker/gateway-broker.js';
+export {
+  FileInternalUsers,
+  type InternalUsers,
+  SELF_TEST_USER,
+} from './broker/internal-users.js';
 export { type LocalBroker, type LocalBrokerOptions, startLocalBroker } from './broker/local-broker.js';
 export type { RateLimit } from './broker/rate-limit.js';
 export { pinHash } from './credentials/pin.js';
@@ -28,6 +33,24 @@ export { type Backlog, EventLog, type NewEvent, openGatewayDb } from './log/even
 export { TelemetryBuffer, type TelemetrySample } from './log/telemetry-buffer.js';
 export { formatMessage, formatRejection, summarise, type Tone } from './monitor/format.js';
 export { type Rejection, WireMonitor } from './monitor/wire-monitor.js';
+export { CloudError } from './provision/cloud-client.js';
+export {
+  type Identity,
+  IdentityError,
+  identityPath,
+  loadIdentity,
+  saveIdentity,
+} from './provision/identity.js';
+export { PairError, type Paired, type PairOptions, pairDevice } from './provision/pair.js';
+export { ProvisionError, type ProvisionOptions, provision } from './provision/provision.js';
+export {
+  type CheckResult,
+  type FaceCounter,
+  type Progress,
+  type SelfTestOptions,
+  type SelfTestReport,
+  selfTest,
+} from './provision/self-test.js';
 export type { ApplyResult, Delta } from './state/section-store.js';
 export {
   CloudSync,

@@ -9,6 +9,7 @@ import { type Logger, pino } from 'pino';
 import { type BrokerCounters, newCounters } from './counters.js';
 import { type DeviceDirectory, FileDeviceDirectory } from './device-directory.js';
 import { addressOf, securityHooks, Throttle } from './hooks.js';
+import { FileInternalUsers, type InternalUsers } from './internal-users.js';
 import { listenWithFallback } from './listen.js';
 import { AEDES_DEFAULTS } from './local-broker.js';
 import { PacketGuard } from './packet-guard.js';
@@ -33,6 +34,8 @@ export interface GatewayBrokerOptions {
   /** When the port is taken, take a free one instead of failing (for `npm start`, never for a real estate). */
   freePortFallback?: boolean;
   devices?: DeviceDirectory;
+  /** Tools on the box (the self-test); default internal-users.json in dataDir. */
+  internal?: InternalUsers;
   tls?: GatewayTlsOptions;
   /** Largest MQTT remaining length accepted; default DEFAULT_MAX_PACKET_BYTES. */
   maxPacketBytes?: number;
@@ -89,7 +92,13 @@ export async function startGatewayBroker(opts: GatewayBrokerOptions): Promise<Ga
   const broker = await Aedes.createBroker({
     ...AEDES_DEFAULTS,
     persistence,
-    ...securityHooks({ devices, counters, log, limiter }),
+    ...securityHooks({
+      devices,
+      counters,
+      log,
+      limiter,
+      internal: opts.internal ?? new FileInternalUsers(opts.dataDir),
+    }),
   });
   // aedes emits 'error' for persistence failures; unheard, it would kill the process
   (broker as EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { type AclDenial, aclFor, checkPublish, checkSubscribe, type DeviceAcl } from './acl.js';
 import type { BrokerCounters, Refusal } from './counters.js';
 import type { DeviceDirectory } from './device-directory.js';
+import { checkInternalPublish, checkInternalSubscribe, type InternalUsers, isInternalUser } from './internal-users.js';
 import type { ConnectRateLimiter } from './rate-limit.js';
 import { dummyHash, verifySecret } from './secret.js';
 
@@ -11,6 +12,8 @@ interface Deps {
   counters: BrokerCounters;
   log: Logger;
   limiter: ConnectRateLimiter;
+  /** Tools on the box (self-test); absent = no internal user is admitted. */
+  internal?: InternalUsers | undefined;
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
@@ -59,8 +62,8 @@ export function addressOf(client: Client): string {
  * through them; the gateway's own features publish and subscribe in-process
  * (broker.publish / broker.subscribe) and are not subject to device ACLs.
  */
-export function securityHooks({ devices, counters, log, limiter }: Deps): Hooks {
-  const identities = new WeakMap<Client, { acl: DeviceAcl }>();
+export function securityHooks({ devices, counters, log, limiter, internal }: Deps): Hooks {
+  const identities = new WeakMap<Client, { acl: DeviceAcl } | { internal: true }>();
   const wills = new WeakMap<Client, NonNullable<ConnectPacket['will']>>();
   const aclLogged = new WeakSet<Client>();
   const throttle = new Throttle();
@@ -101,12 +104,20 @@ export function securityHooks({ devices, counters, log, limiter }: Deps): Hooks 
         const err = Object.assign(new Error(`connection refused: ${reason}`), { returnCode: RETURN_CODE[reason] });
         done(err satisfies AuthenticateError, false);
       };
-      type Verdict = { refused: Refusal; detail?: string } | { acl: DeviceAcl };
+      type Verdict = { refused: Refusal; detail?: string } | { acl: DeviceAcl } | { internal: true };
+      const decideInternal = async (user: string, pass: Buffer): Promise<Verdict> => {
+        const entry = await internal?.lookup(user);
+        const ok = await verifySecret(pass, entry?.secretHash ?? (await dummyHash()));
+        if (!entry) return { refused: 'unknownDevice' };
+        if (!ok) return { refused: 'badPassword' };
+        return wills.has(client) ? { refused: 'willNotAllowed' } : { internal: true };
+      };
       const decide = async (): Promise<Verdict> => {
         if (!username || !password) return { refused: 'missingCredentials' };
         // aedes has set client.id from the CONNECT by now; binding it to the
         // username stops one device taking over another's session
         if (client.id !== username) return { refused: 'clientIdMismatch' };
+        if (isInternalUser(username)) return decideInternal(username, password);
         let device: Awaited<ReturnType<DeviceDirectory['lookup']>>;
         try {
           device = await devices.lookup(username);
@@ -134,7 +145,7 @@ export function securityHooks({ devices, counters, log, limiter }: Deps): Hooks 
         })
         .then((v) => {
           if ('refused' in v) return refuse(v.refused, v.detail);
-          identities.set(client, { acl: v.acl });
+          identities.set(client, 'acl' in v ? { acl: v.acl } : { internal: true });
           done(null, true);
         })
         // `done` runs aedes' connect sequence; whatever it throws must not become
@@ -147,7 +158,11 @@ export function securityHooks({ devices, counters, log, limiter }: Deps): Hooks 
       // publishes never reach this hook
       if (!client) return callback(null);
       const identity = identities.get(client);
-      const denial = identity ? checkPublish(identity.acl, packet.topic, packet.retain) : 'publishNotAllowed';
+      const denial = !identity
+        ? 'publishNotAllowed'
+        : 'internal' in identity
+          ? checkInternalPublish(packet.topic, packet.payload, packet.retain)
+          : checkPublish(identity.acl, packet.topic, packet.retain);
       if (!denial) return callback(null);
       denyAcl(client, denial, packet.topic);
       // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection [MQTT-3.3.5-2]
@@ -156,7 +171,11 @@ export function securityHooks({ devices, counters, log, limiter }: Deps): Hooks 
 
     authorizeSubscribe(client, subscription, callback) {
       const identity = identities.get(client);
-      const denial = identity ? checkSubscribe(identity.acl, subscription.topic) : 'subscribeNotAllowed';
+      const denial = !identity
+        ? 'subscribeNotAllowed'
+        : 'internal' in identity
+          ? checkInternalSubscribe(subscription.topic)
+          : checkSubscribe(identity.acl, subscription.topic);
       if (!denial) return callback(null, subscription);
       denyAcl(client, denial, subscription.topic);
       // null (not an error) = granted 0x80 for this filter, the connection stays up

@@ -18,13 +18,15 @@ export interface ProvisionInput {
   software: string;
 }
 
-/** Where gateways connect: the configured public broker URL, else the embedded broker's default port on our host. */
+/**
+ * Where gateways connect: the configured public broker URL, else the embedded broker's port on the host the box
+ * reached us at. (config's MQTT keys belong to the ingest part; read defensively so this works before they exist.)
+ */
 export function mqttPublicUrl(deps: CloudDeps, requestHost: string): string {
-  // config.mqttPublicUrl belongs to the ingest part; read defensively so this works before and after it lands
-  const configured = (deps.config as { mqttPublicUrl?: string | undefined }).mqttPublicUrl;
-  if (configured) return configured;
+  const mqtt = deps.config as { mqttPublicUrl?: string | undefined; mqttPort?: number | undefined };
+  if (mqtt.mqttPublicUrl) return mqtt.mqttPublicUrl;
   const host = requestHost.replace(/:\d+$/, '') || '127.0.0.1';
-  return `mqtt://${host}:1884`;
+  return `mqtt://${host}:${mqtt.mqttPort || 1884}`;
 }
 
 const PURPOSES = ['desired', 'command', 'ble_key', 'pass'] as const;
