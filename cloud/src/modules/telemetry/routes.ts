@@ -11,9 +11,12 @@ import { scheduleJob } from '../../core/schedule.js';
 import { DateTime, ErrorResponses, Uuid } from '../../core/schemas.js';
 import { fleetWatch } from '../../telemetry/fleet.js';
 import { BUCKETS, telemetryQueries } from '../../telemetry/queries.js';
+import { maintainPartitions, telemetryMode } from '../../telemetry/schema.js';
 
 /** How often the offline watch runs; an offline gateway is noticed within offlineAfterS + this. */
 export const FLEET_WATCH_INTERVAL_MS = 15_000;
+/** Native partitions: days ahead are made and expired days dropped hourly (TimescaleDB runs its own policies). */
+export const PARTITION_JOB_INTERVAL_MS = 3_600_000;
 
 const WireId = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' });
 const Metric = Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,47}$' });
@@ -87,6 +90,11 @@ const telemetry: FastifyPluginAsyncTypebox = async (app) => {
   const watch = fleetWatch(app.deps);
   const tags = ['telemetry'];
   scheduleJob(app, 'gateway offline watch', FLEET_WATCH_INTERVAL_MS, () => watch.tick());
+  scheduleJob(app, 'telemetry partitions', PARTITION_JOB_INTERVAL_MS, async () => {
+    if ((await telemetryMode(driver)) === 'native') {
+      await maintainPartitions(driver, app.deps.config.telemetryRetentionDays);
+    }
+  });
 
   /** The estate a query is about: staff and technicians their own, admin the one named. */
   const estateOf = (p: Principal, requested: string | undefined) => {
