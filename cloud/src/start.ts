@@ -11,6 +11,7 @@ import { startGatewayLink } from './ingest/link.js';
 import { seedCommunityDemo } from './seed/community.js';
 import type { GenOptions } from './seed/generator.js';
 import { type DemoLogin, isEmpty, seedDemo } from './seed/seed.js';
+import { telemetryHandlers } from './telemetry/handlers.js';
 
 export interface StartOptions {
   /** Environment to read the configuration from (default process.env). */
@@ -46,7 +47,7 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
     const port = await listen(app, config);
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const running = app;
-    link = await startGatewayLink(deps, { logger: running.log });
+    link = await startGatewayLink(deps, { logger: running.log, handlers: { ...telemetryHandlers(deps) } });
     const gatewayLink = link;
     return {
       url,
