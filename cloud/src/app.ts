@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { CloudDeps } from './core/deps.js';
+import access, { visitorPage } from './modules/access/routes.js';
 import accounts from './modules/accounts/routes.js';
 import attachments from './modules/attachments/routes.js';
 import audit from './modules/audit/routes.js';
@@ -63,6 +64,7 @@ export async function buildApp(deps: CloudDeps, options: BuildAppOptions = {}): 
   await app.register(httpPlugin);
   await app.register(authPlugin);
   await app.register(health);
+  await app.register(visitorPage);
   await app.register(
     async (api) => {
       for (const module of [
@@ -73,6 +75,7 @@ export async function buildApp(deps: CloudDeps, options: BuildAppOptions = {}): 
         vehicles,
         renovations,
         attachments,
+        access,
         consents,
         privacy,
         audit,

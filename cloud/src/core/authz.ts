@@ -62,6 +62,18 @@ export const POLICY = {
   'comment:moderate': ['admin', 'staff'],
   'faq:manage': ['admin', 'staff'],
   'faq:ask': ALL,
+  // — access management (issue 6) —
+  'access:read': ['admin', 'staff', 'installer', 'resident'],
+  'access:manage': ['admin', 'staff'],
+  'face:enrol': ['admin', 'staff', 'resident'],
+  'ble_key:manage': ['admin', 'staff', 'resident'],
+  'pin:set': ['admin', 'staff', 'resident'],
+  'visitor:register': ['admin', 'staff', 'resident'],
+  'visitor:decide': ['admin', 'staff'],
+  'visitor:list': ['admin', 'staff'],
+  'access_event:search': ['admin', 'staff'],
+  'access_event:person': ['admin', 'staff', 'resident'],
+  'signing:rotate': ['admin'],
   // — fleet —
   'gateway:read': ['admin', 'staff', 'installer'],
   'gateway:manage': ['admin', 'staff', 'installer'],

@@ -36,6 +36,11 @@ export const ERRORS = {
   GATEWAY_RETIRED: { status: 409, message: 'The gateway is retired' },
   GATEWAY_AUTH_INVALID: { status: 401, message: 'The gateway signature is not valid' },
   PAIRING_CODE_INVALID: { status: 400, message: 'The pairing code is not valid' },
+  // — access management —
+  FACE_REJECTED: { status: 422, message: 'The photos cannot make a face template' },
+  DOORS_NOT_ALLOWED: { status: 403, message: 'The pass names doors the resident may not open' },
+  CREDENTIAL_REVOKED: { status: 409, message: 'The credential is revoked' },
+  PIN_REJECTED: { status: 422, message: 'The PIN is not allowed' },
   INTERNAL: { status: 500, message: 'Internal error' },
   NOT_READY: { status: 503, message: 'Not ready' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -307,3 +307,58 @@ export type GatewayCommand = Prisma.GatewayCommandModel
  * 
  */
 export type GatewayEventReject = Prisma.GatewayEventRejectModel
+/**
+ * Model FleetAlarm
+ * 
+ */
+export type FleetAlarm = Prisma.FleetAlarmModel
+/**
+ * Model AccessSettings
+ * 
+ */
+export type AccessSettings = Prisma.AccessSettingsModel
+/**
+ * Model AccessDoor
+ * 
+ */
+export type AccessDoor = Prisma.AccessDoorModel
+/**
+ * Model AccessGroup
+ * 
+ */
+export type AccessGroup = Prisma.AccessGroupModel
+/**
+ * Model AccessGroupDoor
+ * 
+ */
+export type AccessGroupDoor = Prisma.AccessGroupDoorModel
+/**
+ * Model AccessMember
+ * 
+ */
+export type AccessMember = Prisma.AccessMemberModel
+/**
+ * Model FaceTemplate
+ * 
+ */
+export type FaceTemplate = Prisma.FaceTemplateModel
+/**
+ * Model BleKey
+ * 
+ */
+export type BleKey = Prisma.BleKeyModel
+/**
+ * Model VisitorPass
+ * 
+ */
+export type VisitorPass = Prisma.VisitorPassModel
+/**
+ * Model AccessPin
+ * 
+ */
+export type AccessPin = Prisma.AccessPinModel
+/**
+ * Model AccessDesiredQueue
+ * 
+ */
+export type AccessDesiredQueue = Prisma.AccessDesiredQueueModel

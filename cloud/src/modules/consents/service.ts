@@ -8,6 +8,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { publish, TOPICS } from '../../core/outbox.js';
 import { change } from '../../core/tx.js';
 import type { PrismaClient } from '../../generated/prisma/client.js';
+import { afterCommit, onFaceConsentWithdrawn } from '../access/lifecycle.js';
 
 export const PURPOSES = ['face_access', 'notifications', 'analytics'] as const;
 export type Purpose = (typeof PURPOSES)[number];
@@ -79,11 +80,13 @@ export function consentService(deps: CloudDeps) {
         'Consent',
       );
       if (c.withdrawnAt) throw new AppError('CONFLICT', 'consent is already withdrawn');
-      return change(prisma, actor, async (tx, audit) => {
+      const withdrawn = await change(prisma, actor, async (tx, audit) => {
         const updated = await tx.consent.update({
           where: { id: c.id },
           data: { withdrawnAt: new Date(), withdrawnBy: actor.principal.accountId },
         });
+        // no template outlives the consent: deleted here, revoked on the gateways once this commits
+        if (c.purpose === 'face_access') await onFaceConsentWithdrawn(tx, c.personId);
         await publish(tx, TOPICS.consentWithdrawn, c.personId, {
           consentId: c.id,
           personId: c.personId,
@@ -101,6 +104,8 @@ export function consentService(deps: CloudDeps) {
         });
         return view(updated);
       });
+      await afterCommit(deps);
+      return withdrawn;
     },
   };
 }

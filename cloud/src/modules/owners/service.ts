@@ -10,6 +10,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { decodeCursor, pageOf } from '../../core/pagination.js';
 import { maskPhone, openPerson, phoneIndex, sealPerson } from '../../core/personal-data.js';
 import { change } from '../../core/tx.js';
+import { afterCommit, onMoveOut } from '../access/lifecycle.js';
 import { type LoadedHousehold, loadHousehold, searchPersons } from './repository.js';
 
 type Acting = Actor & { principal: Principal };
@@ -216,6 +217,12 @@ export function ownerService(deps: CloudDeps) {
           where: { personId: { in: h.persons.map((x) => x.id) }, disabledAt: null },
           data: { disabledAt: new Date() },
         });
+        // every way in ends with the move-out: templates, keys, PINs, groups, visitor passes (access module)
+        await onMoveOut(
+          tx,
+          h,
+          h.persons.map((x) => x.id),
+        );
         await audit({
           action: 'household.move_out',
           entity: 'household',
@@ -224,6 +231,7 @@ export function ownerService(deps: CloudDeps) {
           after: { movedOutAt: at },
         });
       });
+      await afterCommit(deps);
       return this.get(actor, householdId);
     },
   };

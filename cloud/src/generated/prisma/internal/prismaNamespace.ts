@@ -454,7 +454,18 @@ export const ModelName = {
   DesiredSection: 'DesiredSection',
   DesiredItem: 'DesiredItem',
   GatewayCommand: 'GatewayCommand',
-  GatewayEventReject: 'GatewayEventReject'
+  GatewayEventReject: 'GatewayEventReject',
+  FleetAlarm: 'FleetAlarm',
+  AccessSettings: 'AccessSettings',
+  AccessDoor: 'AccessDoor',
+  AccessGroup: 'AccessGroup',
+  AccessGroupDoor: 'AccessGroupDoor',
+  AccessMember: 'AccessMember',
+  FaceTemplate: 'FaceTemplate',
+  BleKey: 'BleKey',
+  VisitorPass: 'VisitorPass',
+  AccessPin: 'AccessPin',
+  AccessDesiredQueue: 'AccessDesiredQueue'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -470,7 +481,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest" | "signingKey" | "gatewayDesired" | "desiredSection" | "desiredItem" | "gatewayCommand" | "gatewayEventReject"
+    modelProps: "estate" | "building" | "unit" | "household" | "person" | "account" | "session" | "refreshToken" | "vehicle" | "renovation" | "attachment" | "consent" | "outboxEvent" | "auditEntry" | "buildingPosition" | "technician" | "repairOrder" | "repairTransition" | "repairAssignment" | "repairPhoto" | "repairAlarmEvent" | "repairComplaint" | "notice" | "noticeRead" | "communityEvent" | "eventSignup" | "comment" | "faqEntry" | "notificationDelivery" | "billingSettings" | "billingUnitType" | "feeItem" | "billingDiscount" | "billingPeriod" | "billRun" | "meterReading" | "billingCharge" | "bill" | "billItem" | "billingAccount" | "paymentOrder" | "payment" | "refund" | "billAllocation" | "paymentNotification" | "billingReminder" | "billingFollowUp" | "billingContact" | "gateway" | "gatewayDevice" | "gatewayEvent" | "gatewayIngest" | "signingKey" | "gatewayDesired" | "desiredSection" | "desiredItem" | "gatewayCommand" | "gatewayEventReject" | "fleetAlarm" | "accessSettings" | "accessDoor" | "accessGroup" | "accessGroupDoor" | "accessMember" | "faceTemplate" | "bleKey" | "visitorPass" | "accessPin" | "accessDesiredQueue"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -4766,6 +4777,820 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    FleetAlarm: {
+      payload: Prisma.$FleetAlarmPayload<ExtArgs>
+      fields: Prisma.FleetAlarmFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.FleetAlarmFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.FleetAlarmFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>
+        }
+        findFirst: {
+          args: Prisma.FleetAlarmFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.FleetAlarmFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>
+        }
+        findMany: {
+          args: Prisma.FleetAlarmFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>[]
+        }
+        create: {
+          args: Prisma.FleetAlarmCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>
+        }
+        createMany: {
+          args: Prisma.FleetAlarmCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.FleetAlarmCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>[]
+        }
+        delete: {
+          args: Prisma.FleetAlarmDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>
+        }
+        update: {
+          args: Prisma.FleetAlarmUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>
+        }
+        deleteMany: {
+          args: Prisma.FleetAlarmDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.FleetAlarmUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.FleetAlarmUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>[]
+        }
+        upsert: {
+          args: Prisma.FleetAlarmUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FleetAlarmPayload>
+        }
+        aggregate: {
+          args: Prisma.FleetAlarmAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateFleetAlarm>
+        }
+        groupBy: {
+          args: Prisma.FleetAlarmGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FleetAlarmGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.FleetAlarmCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FleetAlarmCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccessSettings: {
+      payload: Prisma.$AccessSettingsPayload<ExtArgs>
+      fields: Prisma.AccessSettingsFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccessSettingsFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccessSettingsFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>
+        }
+        findFirst: {
+          args: Prisma.AccessSettingsFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccessSettingsFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>
+        }
+        findMany: {
+          args: Prisma.AccessSettingsFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>[]
+        }
+        create: {
+          args: Prisma.AccessSettingsCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>
+        }
+        createMany: {
+          args: Prisma.AccessSettingsCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccessSettingsCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>[]
+        }
+        delete: {
+          args: Prisma.AccessSettingsDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>
+        }
+        update: {
+          args: Prisma.AccessSettingsUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccessSettingsDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccessSettingsUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccessSettingsUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccessSettingsUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessSettingsPayload>
+        }
+        aggregate: {
+          args: Prisma.AccessSettingsAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccessSettings>
+        }
+        groupBy: {
+          args: Prisma.AccessSettingsGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessSettingsGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccessSettingsCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessSettingsCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccessDoor: {
+      payload: Prisma.$AccessDoorPayload<ExtArgs>
+      fields: Prisma.AccessDoorFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccessDoorFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccessDoorFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>
+        }
+        findFirst: {
+          args: Prisma.AccessDoorFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccessDoorFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>
+        }
+        findMany: {
+          args: Prisma.AccessDoorFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>[]
+        }
+        create: {
+          args: Prisma.AccessDoorCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>
+        }
+        createMany: {
+          args: Prisma.AccessDoorCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccessDoorCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>[]
+        }
+        delete: {
+          args: Prisma.AccessDoorDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>
+        }
+        update: {
+          args: Prisma.AccessDoorUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccessDoorDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccessDoorUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccessDoorUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccessDoorUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDoorPayload>
+        }
+        aggregate: {
+          args: Prisma.AccessDoorAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccessDoor>
+        }
+        groupBy: {
+          args: Prisma.AccessDoorGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessDoorGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccessDoorCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessDoorCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccessGroup: {
+      payload: Prisma.$AccessGroupPayload<ExtArgs>
+      fields: Prisma.AccessGroupFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccessGroupFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccessGroupFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>
+        }
+        findFirst: {
+          args: Prisma.AccessGroupFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccessGroupFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>
+        }
+        findMany: {
+          args: Prisma.AccessGroupFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>[]
+        }
+        create: {
+          args: Prisma.AccessGroupCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>
+        }
+        createMany: {
+          args: Prisma.AccessGroupCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccessGroupCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>[]
+        }
+        delete: {
+          args: Prisma.AccessGroupDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>
+        }
+        update: {
+          args: Prisma.AccessGroupUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccessGroupDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccessGroupUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccessGroupUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccessGroupUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupPayload>
+        }
+        aggregate: {
+          args: Prisma.AccessGroupAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccessGroup>
+        }
+        groupBy: {
+          args: Prisma.AccessGroupGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessGroupGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccessGroupCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessGroupCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccessGroupDoor: {
+      payload: Prisma.$AccessGroupDoorPayload<ExtArgs>
+      fields: Prisma.AccessGroupDoorFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccessGroupDoorFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccessGroupDoorFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>
+        }
+        findFirst: {
+          args: Prisma.AccessGroupDoorFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccessGroupDoorFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>
+        }
+        findMany: {
+          args: Prisma.AccessGroupDoorFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>[]
+        }
+        create: {
+          args: Prisma.AccessGroupDoorCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>
+        }
+        createMany: {
+          args: Prisma.AccessGroupDoorCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccessGroupDoorCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>[]
+        }
+        delete: {
+          args: Prisma.AccessGroupDoorDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>
+        }
+        update: {
+          args: Prisma.AccessGroupDoorUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccessGroupDoorDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccessGroupDoorUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccessGroupDoorUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccessGroupDoorUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessGroupDoorPayload>
+        }
+        aggregate: {
+          args: Prisma.AccessGroupDoorAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccessGroupDoor>
+        }
+        groupBy: {
+          args: Prisma.AccessGroupDoorGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessGroupDoorGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccessGroupDoorCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessGroupDoorCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccessMember: {
+      payload: Prisma.$AccessMemberPayload<ExtArgs>
+      fields: Prisma.AccessMemberFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccessMemberFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccessMemberFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>
+        }
+        findFirst: {
+          args: Prisma.AccessMemberFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccessMemberFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>
+        }
+        findMany: {
+          args: Prisma.AccessMemberFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>[]
+        }
+        create: {
+          args: Prisma.AccessMemberCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>
+        }
+        createMany: {
+          args: Prisma.AccessMemberCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccessMemberCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>[]
+        }
+        delete: {
+          args: Prisma.AccessMemberDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>
+        }
+        update: {
+          args: Prisma.AccessMemberUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccessMemberDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccessMemberUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccessMemberUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccessMemberUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessMemberPayload>
+        }
+        aggregate: {
+          args: Prisma.AccessMemberAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccessMember>
+        }
+        groupBy: {
+          args: Prisma.AccessMemberGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessMemberGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccessMemberCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessMemberCountAggregateOutputType> | number
+        }
+      }
+    }
+    FaceTemplate: {
+      payload: Prisma.$FaceTemplatePayload<ExtArgs>
+      fields: Prisma.FaceTemplateFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.FaceTemplateFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.FaceTemplateFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>
+        }
+        findFirst: {
+          args: Prisma.FaceTemplateFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.FaceTemplateFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>
+        }
+        findMany: {
+          args: Prisma.FaceTemplateFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>[]
+        }
+        create: {
+          args: Prisma.FaceTemplateCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>
+        }
+        createMany: {
+          args: Prisma.FaceTemplateCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.FaceTemplateCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>[]
+        }
+        delete: {
+          args: Prisma.FaceTemplateDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>
+        }
+        update: {
+          args: Prisma.FaceTemplateUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>
+        }
+        deleteMany: {
+          args: Prisma.FaceTemplateDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.FaceTemplateUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.FaceTemplateUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>[]
+        }
+        upsert: {
+          args: Prisma.FaceTemplateUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$FaceTemplatePayload>
+        }
+        aggregate: {
+          args: Prisma.FaceTemplateAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateFaceTemplate>
+        }
+        groupBy: {
+          args: Prisma.FaceTemplateGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FaceTemplateGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.FaceTemplateCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.FaceTemplateCountAggregateOutputType> | number
+        }
+      }
+    }
+    BleKey: {
+      payload: Prisma.$BleKeyPayload<ExtArgs>
+      fields: Prisma.BleKeyFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.BleKeyFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.BleKeyFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>
+        }
+        findFirst: {
+          args: Prisma.BleKeyFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.BleKeyFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>
+        }
+        findMany: {
+          args: Prisma.BleKeyFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>[]
+        }
+        create: {
+          args: Prisma.BleKeyCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>
+        }
+        createMany: {
+          args: Prisma.BleKeyCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.BleKeyCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>[]
+        }
+        delete: {
+          args: Prisma.BleKeyDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>
+        }
+        update: {
+          args: Prisma.BleKeyUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>
+        }
+        deleteMany: {
+          args: Prisma.BleKeyDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.BleKeyUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.BleKeyUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>[]
+        }
+        upsert: {
+          args: Prisma.BleKeyUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$BleKeyPayload>
+        }
+        aggregate: {
+          args: Prisma.BleKeyAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateBleKey>
+        }
+        groupBy: {
+          args: Prisma.BleKeyGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BleKeyGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.BleKeyCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.BleKeyCountAggregateOutputType> | number
+        }
+      }
+    }
+    VisitorPass: {
+      payload: Prisma.$VisitorPassPayload<ExtArgs>
+      fields: Prisma.VisitorPassFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.VisitorPassFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.VisitorPassFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>
+        }
+        findFirst: {
+          args: Prisma.VisitorPassFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.VisitorPassFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>
+        }
+        findMany: {
+          args: Prisma.VisitorPassFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>[]
+        }
+        create: {
+          args: Prisma.VisitorPassCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>
+        }
+        createMany: {
+          args: Prisma.VisitorPassCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.VisitorPassCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>[]
+        }
+        delete: {
+          args: Prisma.VisitorPassDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>
+        }
+        update: {
+          args: Prisma.VisitorPassUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>
+        }
+        deleteMany: {
+          args: Prisma.VisitorPassDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.VisitorPassUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.VisitorPassUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>[]
+        }
+        upsert: {
+          args: Prisma.VisitorPassUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$VisitorPassPayload>
+        }
+        aggregate: {
+          args: Prisma.VisitorPassAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateVisitorPass>
+        }
+        groupBy: {
+          args: Prisma.VisitorPassGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.VisitorPassGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.VisitorPassCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.VisitorPassCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccessPin: {
+      payload: Prisma.$AccessPinPayload<ExtArgs>
+      fields: Prisma.AccessPinFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccessPinFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccessPinFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>
+        }
+        findFirst: {
+          args: Prisma.AccessPinFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccessPinFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>
+        }
+        findMany: {
+          args: Prisma.AccessPinFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>[]
+        }
+        create: {
+          args: Prisma.AccessPinCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>
+        }
+        createMany: {
+          args: Prisma.AccessPinCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccessPinCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>[]
+        }
+        delete: {
+          args: Prisma.AccessPinDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>
+        }
+        update: {
+          args: Prisma.AccessPinUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccessPinDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccessPinUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccessPinUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccessPinUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessPinPayload>
+        }
+        aggregate: {
+          args: Prisma.AccessPinAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccessPin>
+        }
+        groupBy: {
+          args: Prisma.AccessPinGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessPinGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccessPinCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessPinCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccessDesiredQueue: {
+      payload: Prisma.$AccessDesiredQueuePayload<ExtArgs>
+      fields: Prisma.AccessDesiredQueueFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccessDesiredQueueFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccessDesiredQueueFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>
+        }
+        findFirst: {
+          args: Prisma.AccessDesiredQueueFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccessDesiredQueueFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>
+        }
+        findMany: {
+          args: Prisma.AccessDesiredQueueFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>[]
+        }
+        create: {
+          args: Prisma.AccessDesiredQueueCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>
+        }
+        createMany: {
+          args: Prisma.AccessDesiredQueueCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccessDesiredQueueCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>[]
+        }
+        delete: {
+          args: Prisma.AccessDesiredQueueDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>
+        }
+        update: {
+          args: Prisma.AccessDesiredQueueUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>
+        }
+        deleteMany: {
+          args: Prisma.AccessDesiredQueueDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccessDesiredQueueUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccessDesiredQueueUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>[]
+        }
+        upsert: {
+          args: Prisma.AccessDesiredQueueUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccessDesiredQueuePayload>
+        }
+        aggregate: {
+          args: Prisma.AccessDesiredQueueAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccessDesiredQueue>
+        }
+        groupBy: {
+          args: Prisma.AccessDesiredQueueGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessDesiredQueueGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccessDesiredQueueCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccessDesiredQueueCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -5679,6 +6504,166 @@ export const GatewayEventRejectScalarFieldEnum = {
 export type GatewayEventRejectScalarFieldEnum = (typeof GatewayEventRejectScalarFieldEnum)[keyof typeof GatewayEventRejectScalarFieldEnum]
 
 
+export const FleetAlarmScalarFieldEnum = {
+  id: 'id',
+  gatewayId: 'gatewayId',
+  estateId: 'estateId',
+  deviceId: 'deviceId',
+  kind: 'kind',
+  raisedAt: 'raisedAt',
+  clearedAt: 'clearedAt',
+  reason: 'reason'
+} as const
+
+export type FleetAlarmScalarFieldEnum = (typeof FleetAlarmScalarFieldEnum)[keyof typeof FleetAlarmScalarFieldEnum]
+
+
+export const AccessSettingsScalarFieldEnum = {
+  estateId: 'estateId',
+  visitorAutoApprove: 'visitorAutoApprove',
+  pinKeySealed: 'pinKeySealed',
+  updatedAt: 'updatedAt'
+} as const
+
+export type AccessSettingsScalarFieldEnum = (typeof AccessSettingsScalarFieldEnum)[keyof typeof AccessSettingsScalarFieldEnum]
+
+
+export const AccessDoorScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  buildingId: 'buildingId',
+  name: 'name',
+  gatewayId: 'gatewayId',
+  deviceId: 'deviceId',
+  mode: 'mode',
+  pulseMs: 'pulseMs',
+  heldOpenS: 'heldOpenS',
+  fireRelease: 'fireRelease',
+  antiPassback: 'antiPassback',
+  direction: 'direction',
+  readers: 'readers',
+  createdAt: 'createdAt'
+} as const
+
+export type AccessDoorScalarFieldEnum = (typeof AccessDoorScalarFieldEnum)[keyof typeof AccessDoorScalarFieldEnum]
+
+
+export const AccessGroupScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  name: 'name',
+  kind: 'kind',
+  householdId: 'householdId',
+  schedule: 'schedule',
+  createdAt: 'createdAt'
+} as const
+
+export type AccessGroupScalarFieldEnum = (typeof AccessGroupScalarFieldEnum)[keyof typeof AccessGroupScalarFieldEnum]
+
+
+export const AccessGroupDoorScalarFieldEnum = {
+  groupId: 'groupId',
+  doorId: 'doorId'
+} as const
+
+export type AccessGroupDoorScalarFieldEnum = (typeof AccessGroupDoorScalarFieldEnum)[keyof typeof AccessGroupDoorScalarFieldEnum]
+
+
+export const AccessMemberScalarFieldEnum = {
+  groupId: 'groupId',
+  personId: 'personId'
+} as const
+
+export type AccessMemberScalarFieldEnum = (typeof AccessMemberScalarFieldEnum)[keyof typeof AccessMemberScalarFieldEnum]
+
+
+export const FaceTemplateScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  personId: 'personId',
+  model: 'model',
+  dim: 'dim',
+  embeddingSealed: 'embeddingSealed',
+  photosUsed: 'photosUsed',
+  agreementMilli: 'agreementMilli',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type FaceTemplateScalarFieldEnum = (typeof FaceTemplateScalarFieldEnum)[keyof typeof FaceTemplateScalarFieldEnum]
+
+
+export const BleKeyScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  personId: 'personId',
+  phoneName: 'phoneName',
+  phoneAlg: 'phoneAlg',
+  phoneKey: 'phoneKey',
+  status: 'status',
+  signedBy: 'signedBy',
+  notBefore: 'notBefore',
+  notAfter: 'notAfter',
+  issuedBy: 'issuedBy',
+  createdAt: 'createdAt',
+  changedAt: 'changedAt'
+} as const
+
+export type BleKeyScalarFieldEnum = (typeof BleKeyScalarFieldEnum)[keyof typeof BleKeyScalarFieldEnum]
+
+
+export const VisitorPassScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  hostPersonId: 'hostPersonId',
+  visitorName: 'visitorName',
+  phoneEnc: 'phoneEnc',
+  phoneLast4: 'phoneLast4',
+  purpose: 'purpose',
+  validFrom: 'validFrom',
+  validTo: 'validTo',
+  doors: 'doors',
+  maxUses: 'maxUses',
+  status: 'status',
+  decidedBy: 'decidedBy',
+  decidedAt: 'decidedAt',
+  decisionNote: 'decisionNote',
+  tokenEnc: 'tokenEnc',
+  shareHash: 'shareHash',
+  shareExpiresAt: 'shareExpiresAt',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type VisitorPassScalarFieldEnum = (typeof VisitorPassScalarFieldEnum)[keyof typeof VisitorPassScalarFieldEnum]
+
+
+export const AccessPinScalarFieldEnum = {
+  personId: 'personId',
+  estateId: 'estateId',
+  hash: 'hash',
+  setBy: 'setBy',
+  setAt: 'setAt'
+} as const
+
+export type AccessPinScalarFieldEnum = (typeof AccessPinScalarFieldEnum)[keyof typeof AccessPinScalarFieldEnum]
+
+
+export const AccessDesiredQueueScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  gatewayId: 'gatewayId',
+  section: 'section',
+  upserts: 'upserts',
+  deletes: 'deletes',
+  createdAt: 'createdAt',
+  pushedAt: 'pushedAt'
+} as const
+
+export type AccessDesiredQueueScalarFieldEnum = (typeof AccessDesiredQueueScalarFieldEnum)[keyof typeof AccessDesiredQueueScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
@@ -6032,6 +7017,17 @@ export type GlobalOmitConfig = {
   desiredItem?: Prisma.DesiredItemOmit
   gatewayCommand?: Prisma.GatewayCommandOmit
   gatewayEventReject?: Prisma.GatewayEventRejectOmit
+  fleetAlarm?: Prisma.FleetAlarmOmit
+  accessSettings?: Prisma.AccessSettingsOmit
+  accessDoor?: Prisma.AccessDoorOmit
+  accessGroup?: Prisma.AccessGroupOmit
+  accessGroupDoor?: Prisma.AccessGroupDoorOmit
+  accessMember?: Prisma.AccessMemberOmit
+  faceTemplate?: Prisma.FaceTemplateOmit
+  bleKey?: Prisma.BleKeyOmit
+  visitorPass?: Prisma.VisitorPassOmit
+  accessPin?: Prisma.AccessPinOmit
+  accessDesiredQueue?: Prisma.AccessDesiredQueueOmit
 }
 
 /* Types for Logging */

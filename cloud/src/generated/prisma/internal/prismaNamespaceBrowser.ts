@@ -108,7 +108,18 @@ export const ModelName = {
   DesiredSection: 'DesiredSection',
   DesiredItem: 'DesiredItem',
   GatewayCommand: 'GatewayCommand',
-  GatewayEventReject: 'GatewayEventReject'
+  GatewayEventReject: 'GatewayEventReject',
+  FleetAlarm: 'FleetAlarm',
+  AccessSettings: 'AccessSettings',
+  AccessDoor: 'AccessDoor',
+  AccessGroup: 'AccessGroup',
+  AccessGroupDoor: 'AccessGroupDoor',
+  AccessMember: 'AccessMember',
+  FaceTemplate: 'FaceTemplate',
+  BleKey: 'BleKey',
+  VisitorPass: 'VisitorPass',
+  AccessPin: 'AccessPin',
+  AccessDesiredQueue: 'AccessDesiredQueue'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -999,6 +1010,166 @@ export const GatewayEventRejectScalarFieldEnum = {
 } as const
 
 export type GatewayEventRejectScalarFieldEnum = (typeof GatewayEventRejectScalarFieldEnum)[keyof typeof GatewayEventRejectScalarFieldEnum]
+
+
+export const FleetAlarmScalarFieldEnum = {
+  id: 'id',
+  gatewayId: 'gatewayId',
+  estateId: 'estateId',
+  deviceId: 'deviceId',
+  kind: 'kind',
+  raisedAt: 'raisedAt',
+  clearedAt: 'clearedAt',
+  reason: 'reason'
+} as const
+
+export type FleetAlarmScalarFieldEnum = (typeof FleetAlarmScalarFieldEnum)[keyof typeof FleetAlarmScalarFieldEnum]
+
+
+export const AccessSettingsScalarFieldEnum = {
+  estateId: 'estateId',
+  visitorAutoApprove: 'visitorAutoApprove',
+  pinKeySealed: 'pinKeySealed',
+  updatedAt: 'updatedAt'
+} as const
+
+export type AccessSettingsScalarFieldEnum = (typeof AccessSettingsScalarFieldEnum)[keyof typeof AccessSettingsScalarFieldEnum]
+
+
+export const AccessDoorScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  buildingId: 'buildingId',
+  name: 'name',
+  gatewayId: 'gatewayId',
+  deviceId: 'deviceId',
+  mode: 'mode',
+  pulseMs: 'pulseMs',
+  heldOpenS: 'heldOpenS',
+  fireRelease: 'fireRelease',
+  antiPassback: 'antiPassback',
+  direction: 'direction',
+  readers: 'readers',
+  createdAt: 'createdAt'
+} as const
+
+export type AccessDoorScalarFieldEnum = (typeof AccessDoorScalarFieldEnum)[keyof typeof AccessDoorScalarFieldEnum]
+
+
+export const AccessGroupScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  name: 'name',
+  kind: 'kind',
+  householdId: 'householdId',
+  schedule: 'schedule',
+  createdAt: 'createdAt'
+} as const
+
+export type AccessGroupScalarFieldEnum = (typeof AccessGroupScalarFieldEnum)[keyof typeof AccessGroupScalarFieldEnum]
+
+
+export const AccessGroupDoorScalarFieldEnum = {
+  groupId: 'groupId',
+  doorId: 'doorId'
+} as const
+
+export type AccessGroupDoorScalarFieldEnum = (typeof AccessGroupDoorScalarFieldEnum)[keyof typeof AccessGroupDoorScalarFieldEnum]
+
+
+export const AccessMemberScalarFieldEnum = {
+  groupId: 'groupId',
+  personId: 'personId'
+} as const
+
+export type AccessMemberScalarFieldEnum = (typeof AccessMemberScalarFieldEnum)[keyof typeof AccessMemberScalarFieldEnum]
+
+
+export const FaceTemplateScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  personId: 'personId',
+  model: 'model',
+  dim: 'dim',
+  embeddingSealed: 'embeddingSealed',
+  photosUsed: 'photosUsed',
+  agreementMilli: 'agreementMilli',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type FaceTemplateScalarFieldEnum = (typeof FaceTemplateScalarFieldEnum)[keyof typeof FaceTemplateScalarFieldEnum]
+
+
+export const BleKeyScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  personId: 'personId',
+  phoneName: 'phoneName',
+  phoneAlg: 'phoneAlg',
+  phoneKey: 'phoneKey',
+  status: 'status',
+  signedBy: 'signedBy',
+  notBefore: 'notBefore',
+  notAfter: 'notAfter',
+  issuedBy: 'issuedBy',
+  createdAt: 'createdAt',
+  changedAt: 'changedAt'
+} as const
+
+export type BleKeyScalarFieldEnum = (typeof BleKeyScalarFieldEnum)[keyof typeof BleKeyScalarFieldEnum]
+
+
+export const VisitorPassScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  householdId: 'householdId',
+  hostPersonId: 'hostPersonId',
+  visitorName: 'visitorName',
+  phoneEnc: 'phoneEnc',
+  phoneLast4: 'phoneLast4',
+  purpose: 'purpose',
+  validFrom: 'validFrom',
+  validTo: 'validTo',
+  doors: 'doors',
+  maxUses: 'maxUses',
+  status: 'status',
+  decidedBy: 'decidedBy',
+  decidedAt: 'decidedAt',
+  decisionNote: 'decisionNote',
+  tokenEnc: 'tokenEnc',
+  shareHash: 'shareHash',
+  shareExpiresAt: 'shareExpiresAt',
+  createdBy: 'createdBy',
+  createdAt: 'createdAt'
+} as const
+
+export type VisitorPassScalarFieldEnum = (typeof VisitorPassScalarFieldEnum)[keyof typeof VisitorPassScalarFieldEnum]
+
+
+export const AccessPinScalarFieldEnum = {
+  personId: 'personId',
+  estateId: 'estateId',
+  hash: 'hash',
+  setBy: 'setBy',
+  setAt: 'setAt'
+} as const
+
+export type AccessPinScalarFieldEnum = (typeof AccessPinScalarFieldEnum)[keyof typeof AccessPinScalarFieldEnum]
+
+
+export const AccessDesiredQueueScalarFieldEnum = {
+  id: 'id',
+  estateId: 'estateId',
+  gatewayId: 'gatewayId',
+  section: 'section',
+  upserts: 'upserts',
+  deletes: 'deletes',
+  createdAt: 'createdAt',
+  pushedAt: 'pushedAt'
+} as const
+
+export type AccessDesiredQueueScalarFieldEnum = (typeof AccessDesiredQueueScalarFieldEnum)[keyof typeof AccessDesiredQueueScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -1,0 +1,126 @@
+// The one place access management hands its changes to the gateways. A change writes its delta (protocols item
+// shapes) into access_desired_queue inside its own transaction, so nothing committed is lost on the way; then
+// flushDesired() pushes the queued deltas, in order, to the sync engine's desired state, which versions, signs and
+// publishes them. Until cloud/src/sync (issue 5, SYNC) is on main, desiredSink() returns nothing and the deltas
+// wait in the queue: switching over is the one line marked below.
+import type { AccessSync, CredentialSync, GallerySync, PassSync, RevocationSync, Section } from '@estate/protocols';
+import type { CloudDeps } from '../../core/deps.js';
+import type { Tx } from '../../core/tx.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+
+export type AccessItem = AccessSync['upserts'][number];
+export type GalleryItem = GallerySync['upserts'][number];
+export type CredentialItem = CredentialSync['upserts'][number];
+export type PassItem = PassSync['upserts'][number];
+export type RevocationItem = RevocationSync['upserts'][number];
+interface Items {
+  access: AccessItem;
+  gallery: GalleryItem;
+  credentials: CredentialItem;
+  passes: PassItem;
+  revocations: RevocationItem;
+}
+export type AccessSection = keyof Items;
+export interface Delta<S extends AccessSection = AccessSection> {
+  upserts: Items[S][];
+  deletes: { kind: string; id: string }[];
+}
+
+/** What the sync engine offers (issue 5 agreed interface: `desiredState(deps)`). */
+export interface DesiredSink {
+  put(gatewayId: string, section: Section, delta: Delta): Promise<unknown>;
+  putForEstate(estateId: string, section: Section, delta: Delta): Promise<unknown>;
+}
+
+/** The sync engine's desired state, once it exists. */
+export function desiredSink(_deps: CloudDeps): DesiredSink | undefined {
+  // SWITCH-OVER: `return desiredState(_deps);` with `import { desiredState } from '../../sync/index.js'`.
+  return undefined;
+}
+
+/** Queues one delta in the caller's transaction. `gatewayId` for a door (only its own gateway runs it). */
+export async function queueDesired<S extends AccessSection>(
+  tx: Tx,
+  estateId: string,
+  section: S,
+  delta: Partial<Delta<S>>,
+  gatewayId?: string,
+): Promise<void> {
+  const upserts = delta.upserts ?? [];
+  const deletes = delta.deletes ?? [];
+  if (upserts.length === 0 && deletes.length === 0) return;
+  await tx.accessDesiredQueue.create({
+    data: {
+      estateId,
+      gatewayId: gatewayId ?? null,
+      section,
+      upserts: upserts as unknown as Prisma.InputJsonValue,
+      deletes: deletes as unknown as Prisma.InputJsonValue,
+    },
+  });
+}
+
+export interface FlushResult {
+  pushed: number;
+  pending: number;
+  error?: string;
+}
+
+const running = new WeakMap<object, Promise<FlushResult>>();
+
+/**
+ * Pushes queued deltas in id order and marks each pushed. A failed push stops the run (later deltas may depend
+ * on it) and is tried again by the next flush. Runs of one process never overlap; two cloud instances may push
+ * the same delta twice, which is harmless (upserts and deletes are idempotent), but could in a rare race push two
+ * deltas of one item out of order: the periodic full resync (resyncEstate) repairs that.
+ */
+export function flushDesired(deps: CloudDeps, sink = desiredSink(deps)): Promise<FlushResult> {
+  const previous = running.get(deps) ?? Promise.resolve(undefined);
+  const next = previous.then(() => flushOnce(deps, sink));
+  running.set(
+    deps,
+    next.catch(() => ({ pushed: 0, pending: 0 })),
+  );
+  return next;
+}
+
+async function flushOnce(deps: CloudDeps, sink: DesiredSink | undefined): Promise<FlushResult> {
+  const { prisma } = deps;
+  const pending = () => prisma.accessDesiredQueue.count({ where: { pushedAt: null } });
+  if (!sink) return { pushed: 0, pending: await pending() };
+  let pushed = 0;
+  for (;;) {
+    const rows = await prisma.accessDesiredQueue.findMany({
+      where: { pushedAt: null },
+      orderBy: { id: 'asc' },
+      take: 100,
+    });
+    if (rows.length === 0) return { pushed, pending: 0 };
+    for (const row of rows) {
+      const delta = { upserts: row.upserts, deletes: row.deletes } as unknown as Delta;
+      try {
+        if (row.gatewayId) await sink.put(row.gatewayId, row.section as Section, delta);
+        else await sink.putForEstate(row.estateId, row.section as Section, delta);
+      } catch (err) {
+        return { pushed, pending: await pending(), error: (err as Error).message };
+      }
+      await prisma.accessDesiredQueue.update({ where: { id: row.id }, data: { pushedAt: new Date() } });
+      pushed++;
+    }
+  }
+}
+
+/** Best effort after a committed change: the queue keeps what could not be pushed. */
+export function afterCommit(deps: CloudDeps): Promise<void> {
+  return flushDesired(deps).then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+export const revocation = (kind: RevocationItem['kind'], id: string, reason: string): RevocationItem => ({
+  kind,
+  id,
+  revokedAt: Date.now(),
+  reason,
+});

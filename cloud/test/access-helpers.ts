@@ -1,0 +1,122 @@
+// Shared set-up of the access tests: a gateway with paired devices in estate A (the fleet and ingest work of issue
+// 5 makes these for real; here rows are inserted as they would be), and readers of the desired-state queue that
+// check every queued delta against the protocols schemas a gateway validates with.
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  AccessSync,
+  CredentialSync,
+  exportRawPublicKey,
+  GallerySync,
+  PassSync,
+  RevocationSync,
+  validate,
+} from '@estate/protocols';
+import type { TSchema } from '@sinclair/typebox';
+import { expect } from 'vitest';
+import type { TestCloud } from './helpers/cloud.js';
+
+const SCHEMAS: Record<string, TSchema> = {
+  access: AccessSync,
+  gallery: GallerySync,
+  credentials: CredentialSync,
+  passes: PassSync,
+  revocations: RevocationSync,
+};
+
+export interface Queued {
+  id: bigint;
+  section: string;
+  gatewayId: string | null;
+  upserts: { kind: string; id: string; [k: string]: unknown }[];
+  deletes: { kind: string; id: string }[];
+}
+
+/** Queued deltas after `since` (an id), each valid as the protocols delta of its section. */
+export async function queuedSince(c: TestCloud, since = 0n): Promise<Queued[]> {
+  const rows = await c.deps.prisma.accessDesiredQueue.findMany({
+    where: { id: { gt: since } },
+    orderBy: { id: 'asc' },
+  });
+  for (const r of rows) {
+    const v = validate(SCHEMAS[r.section] as TSchema, {
+      gatewayId: 'gw-a',
+      section: r.section,
+      fromVersion: 1,
+      toVersion: 2,
+      chunk: { index: 0, count: 1 },
+      upserts: r.upserts,
+      deletes: r.deletes,
+      signature: { keyId: 'k1', alg: 'Ed25519', sig: 'AA' },
+    });
+    expect(v.ok, JSON.stringify(v)).toBe(true);
+  }
+  return rows as unknown as Queued[];
+}
+
+export async function lastQueued(c: TestCloud): Promise<bigint> {
+  const r = await c.deps.prisma.accessDesiredQueue.findFirst({ orderBy: { id: 'desc' } });
+  return r?.id ?? 0n;
+}
+
+export async function pairedGateway(c: TestCloud) {
+  const { prisma } = c.deps;
+  await prisma.gateway.create({
+    data: { id: 'gw-a', estateId: c.world.estateA, name: 'A gate house', status: 'active' },
+  });
+  await prisma.gatewayDevice.createMany({
+    data: [
+      { gatewayId: 'gw-a', deviceId: 'door-ctl-1', kind: 'door' },
+      { gatewayId: 'gw-a', deviceId: 'door-ctl-2', kind: 'door' },
+      { gatewayId: 'gw-a', deviceId: 'gate-ctl', kind: 'door' },
+      { gatewayId: 'gw-a', deviceId: 'cam-1', kind: 'camera' },
+    ],
+  });
+  const own = await prisma.household.findUniqueOrThrow({
+    where: { id: c.world.own.householdId },
+    include: { unit: true },
+  });
+  const other = await prisma.building.create({ data: { estateId: c.world.estateA, name: 'Far tower', floors: 6 } });
+  return { ownBuilding: own.unit.buildingId, otherBuilding: other.id };
+}
+
+export async function insertEvent(
+  c: TestCloud,
+  seq: number,
+  e: { doorId: string; personId?: string; method: string; granted: boolean; credentialId?: string; ts?: Date },
+) {
+  const ts = e.ts ?? new Date();
+  await c.deps.prisma.gatewayEvent.create({
+    data: {
+      gatewayId: 'gw-a',
+      seq: BigInt(seq),
+      estateId: c.world.estateA,
+      type: 'access_decision',
+      ts,
+      doorId: e.doorId,
+      deviceId: 'cam-1',
+      personId: e.personId ?? null,
+      method: e.method,
+      granted: e.granted,
+      body: {
+        seq,
+        ts: ts.getTime(),
+        priority: 'normal',
+        type: 'access_decision',
+        doorId: e.doorId,
+        deviceId: 'cam-1',
+        method: e.method,
+        granted: e.granted,
+        reason: e.granted ? 'granted' : 'not_permitted',
+        ...(e.personId ? { personId: e.personId } : {}),
+        ...(e.credentialId ? { credentialId: e.credentialId } : {}),
+        ...(e.method === 'face' ? { score: 0.81 } : {}),
+        latencyMs: 40,
+      },
+    },
+  });
+}
+
+export function phoneKey(): string {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  return exportRawPublicKey(publicKey).toString('base64url');
+}
