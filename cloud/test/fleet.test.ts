@@ -153,3 +153,13 @@ describe('provisioning with a claim code', () => {
     expect([row.secretHash, row.claimHash]).toEqual([null, null]);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the fleet routes, with the provisioning endpoint open and the self routes gateway-signed', async () => {
+    const spec = (await c.call(null, { method: 'GET', url: '/docs/json' })).json();
+    expect(spec.paths['/api/gateways/provision'].post.security).toEqual([]);
+    expect(spec.paths['/api/gateways/{id}/self/devices'].post.security).toEqual([{ gatewaySignature: [] }]);
+    expect(spec.components.securitySchemes.gatewaySignature).toBeDefined();
+    expect(Object.keys(spec.paths['/api/estates/{estateId}/gateways'])).toEqual(['post', 'get']);
+  });
+});

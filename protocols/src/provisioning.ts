@@ -86,7 +86,7 @@ export function importGatewayPublicKey(b64url: string): KeyObject {
 // — device pairing codes —
 
 /**
- * The pairing code printed on a device label: `EST1-<KIND>-<device id>-<CHECK>`, e.g. `EST1-DOOR-door-b1-main-4KQ7`.
+ * The pairing code printed on a device label: `EST1-<KIND>-<device id>-<CHECK>`, e.g. `EST1-DOOR-door-b1-main-WSP5`.
  * It names the device, it is not a secret: the 4-character check (20 bits of sha256) catches typing mistakes,
  * and the device's credential is issued at pairing time, not printed.
  */
