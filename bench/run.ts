@@ -12,7 +12,7 @@ const face: Loader = () => import('./benches/face.js').then((m) => m.faceBenches
 const accuracy: Loader = () => import('./benches/accuracy.js').then((m) => m.accuracyBenches);
 const dispatch: Loader = () => import('./benches/dispatch.js').then((m) => m.dispatchBenches);
 const billing: Loader = () => import('./benches/billing.js').then((m) => m.billingBenches);
-const sync: Loader = () => import('./benches/sync.js').then((m) => m.syncBenches);
+const backlog: Loader = () => import('./benches/backlog.js').then((m) => m.backlogBenches);
 
 /**
  * Every bench, by name, and the module it lives in. A module is imported only
@@ -32,7 +32,7 @@ const CATALOGUE: Readonly<Record<string, Loader>> = {
   dispatch,
   bill_run: billing,
   payment_callback: billing,
-  gallery_sync: sync,
+  backlog_drain: backlog,
 };
 
 const NAMES = Object.keys(CATALOGUE);

@@ -89,6 +89,7 @@ export class Uplink {
   #pumping = false;
   #subscribed = false;
   #telemetryBusy = false;
+  #yielded: NodeJS.Immediate | undefined;
   #unhooks: (() => void)[] = [];
   readonly #connectHooks = new Set<(client: mqtt.MqttClient) => void>();
   readonly #batch: number;
@@ -172,6 +173,7 @@ export class Uplink {
     for (const u of this.#unhooks) u();
     this.#unhooks = [];
     clearTimeout(this.#ackTimer);
+    clearImmediate(this.#yielded);
     // force: nothing in the MQTT client needs flushing, the log keeps every unacknowledged event
     await this.#client?.endAsync(true);
     this.#client = undefined;
@@ -226,6 +228,14 @@ export class Uplink {
           if (events.length === 0) break;
           this.#cursor = this.#send(events);
           this.#inFlight.push(this.#cursor);
+          // one backlog batch per turn of the event loop: a door decision waiting behind it goes first
+          if (!this.#yielded) {
+            this.#yielded = setImmediate(() => {
+              this.#yielded = undefined;
+              this.#pump();
+            });
+          }
+          break;
         } else if (this.#cursor >= this.#liveFrom && !this.#telemetryBusy && this.o.telemetry?.count) {
           this.#sendTelemetry(this.o.telemetry);
         } else break;
