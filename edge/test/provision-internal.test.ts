@@ -49,7 +49,7 @@ describe('internal users of the gateway broker', () => {
     expect(broker.counters().aclDenials.subscribeNotAllowed).toBe(1);
     const topic = topicFor('doorCommand', { deviceId: 'door-1' });
     await c.publishAsync(topic, command('test_pulse'), { qos: 1 });
-    const closed = new Promise((resolve) => c.once('close', resolve));
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
     c.publish(topic, command('unlock'), { qos: 1 });
     await closed;
     expect(broker.counters().aclDenials.publishNotAllowed).toBe(1);
