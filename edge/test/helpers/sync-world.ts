@@ -127,7 +127,7 @@ export async function anEstateFromTheCloud(w: SyncWorld, pinHash: (key: string, 
   });
   const [config] = await w.desired.deltaFor(GW, 'config', 0);
   if (!config) throw new Error('no config in the desired state');
-  const pinKey = (config.doc as { config: { pinKey: string } }).config.pinKey;
+  const pinKey = (config.doc as unknown as { config: { pinKey: string } }).config.pinKey;
   await w.desired.put(GW, 'credentials', {
     upserts: [{ kind: 'pin', id: 'p-alice', hash: pinHash(pinKey, '482916') }],
   });
