@@ -33,7 +33,7 @@ export function resolveServer(given: string | undefined): BenchServer {
   let url = given ?? process.env.DATABASE_URL;
   let throwaway: string | undefined;
   if (!url) {
-    progress('api: no --database-url or DATABASE_URL; asking cloud/scripts/ci-postgres.sh for the local server…');
+    progress('bench: no --database-url or DATABASE_URL; asking cloud/scripts/ci-postgres.sh for the local server…');
     url = execFileSync('bash', [CI_POSTGRES], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     throwaway = new URL(url).pathname.slice(1);
   }
@@ -96,4 +96,25 @@ export async function release(server: BenchServer): Promise<void> {
   const db = server.throwaway;
   if (!db || !/^[a-z0-9_]+$/.test(db)) return;
   await withAdmin(server, ({ driver }) => driver.exec(`DROP DATABASE IF EXISTS ${db}`));
+}
+
+/**
+ * A database of one run's own on the server (`<prefix>_<time>_<pid>`), for a bench whose seed is cheap enough to
+ * redo each time; `drop()` removes it (and ci-postgres.sh's throwaway, if `server` came with one).
+ */
+export async function throwawayDatabase(
+  server: BenchServer,
+  prefix: string,
+): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${Date.now()}_${process.pid}`;
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  await withAdmin(server, ({ driver }) => driver.exec(`CREATE DATABASE ${name}`));
+  return {
+    url: withDatabase(server.adminUrl, name),
+    name,
+    drop: async () => {
+      await withAdmin(server, ({ driver }) => driver.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await release(server);
+    },
+  };
 }

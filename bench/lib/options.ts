@@ -3,6 +3,8 @@
 export type OptionSpec =
   | { kind: 'int'; default: number; min: number; max: number; help: string }
   | { kind: 'choice'; default: string; choices: readonly string[]; help: string }
+  /** Free text that must match `pattern`; the default '' means "not given". */
+  | { kind: 'text'; default: string; pattern: RegExp; help: string }
   | { kind: 'flag'; help: string };
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -12,7 +14,9 @@ export type OptionValues<S extends OptionSpecs> = {
     ? number
     : S[K] extends { kind: 'choice'; choices: readonly (infer C)[] }
       ? C
-      : boolean;
+      : S[K] extends { kind: 'text' }
+        ? string
+        : boolean;
 };
 
 export class UsageError extends Error {
@@ -54,6 +58,11 @@ export function parseOptions<S extends OptionSpecs>(bench: string, specs: S, arg
       values[key] = raw;
       continue;
     }
+    if (spec.kind === 'text') {
+      if (!spec.pattern.test(raw)) throw new UsageError(`${bench}: --${key}: ${spec.help}; got '${raw}'`);
+      values[key] = raw;
+      continue;
+    }
     if (!/^-?\d+$/.test(raw)) throw new UsageError(`${bench}: --${key} must be a whole number, got '${raw}'`);
     const n = Number(raw);
     if (!Number.isSafeInteger(n) || n < spec.min || n > spec.max) {
@@ -69,6 +78,7 @@ export function describeOptions(specs: OptionSpecs): string[] {
   return Object.entries(specs).map(([key, s]) => {
     if (s.kind === 'int') return line(`--${key} N`, `${s.help} (default ${s.default}, ${s.min}..${s.max})`);
     if (s.kind === 'choice') return line(`--${key} ${s.choices.join('|')}`, `${s.help} (default ${s.default})`);
+    if (s.kind === 'text') return line(`--${key} TEXT`, s.help);
     return line(`--${key}`, s.help);
   });
 }

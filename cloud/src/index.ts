@@ -13,6 +13,7 @@ export { openDeps } from './deps.js';
 export { verifyAuditChain } from './modules/audit/verify.js';
 export { hasConsent } from './modules/consents/service.js';
 export { type Candidate, chooseTechnician, type DispatchInput } from './modules/repairs/dispatch.js';
+export { type Acting, type RepairService, repairService } from './modules/repairs/service.js';
 export { generateDemo } from './seed/generator.js';
 export { type DemoLogin, seedDemo } from './seed/seed.js';
 export { type RunningCloud, type StartOptions, startCloud } from './start.js';

@@ -11,30 +11,43 @@ export const LOCATION_FRESH_MS = 2 * 3600_000;
 
 type Db = PrismaClient | Tx;
 
-export async function candidatesOf(db: Db, estateId: string, now: Date): Promise<Candidate[]> {
-  const rows = await db.$queryRaw<
-    {
-      id: string;
-      name: string;
-      skills: unknown;
-      on_duty: boolean;
-      shift_start_min: number;
-      shift_end_min: number;
-      lat_e6: number | null;
-      lng_e6: number | null;
-      located_at: Date | null;
-      base_lat: number | null;
-      base_lng: number | null;
-      open_orders: number;
-    }[]
-  >`
+interface CandidateRow {
+  id: string;
+  name: string;
+  skills: unknown;
+  on_duty: boolean;
+  shift_start_min: number;
+  shift_end_min: number;
+  lat_e6: number | null;
+  lng_e6: number | null;
+  located_at: Date | null;
+  base_lat: number | null;
+  base_lng: number | null;
+  open_orders: number;
+}
+
+/**
+ * The technicians of an estate with their base building's position and their open workload, in one statement.
+ * The workload is counted once over the estate's open orders (a technician only ever holds orders of their own
+ * estate: auto-dispatch picks among the estate's technicians, an override checks it), which the partial index
+ * repair_orders_open_technician holds and nothing else; a count per technician would instead walk each one's
+ * whole history of closed orders for every decision (migrations/0031_repairs_dispatch_index.sql).
+ */
+export function candidatesSql(estateId: string): Prisma.Sql {
+  return Prisma.sql`
     SELECT t.id::text, t.name, t.skills, t.on_duty, t.shift_start_min, t.shift_end_min, t.lat_e6, t.lng_e6,
-           t.located_at, bp.lat_e6 AS base_lat, bp.lng_e6 AS base_lng,
-           (SELECT count(*)::int FROM repair_orders o
-             WHERE o.technician_id = t.id AND o.status IN (${Prisma.join([...OPEN])})) AS open_orders
+           t.located_at, bp.lat_e6 AS base_lat, bp.lng_e6 AS base_lng, coalesce(w.open_orders, 0) AS open_orders
     FROM technicians t
     LEFT JOIN building_positions bp ON bp.building_id = t.base_building_id
+    LEFT JOIN (SELECT o.technician_id, count(*)::int AS open_orders
+               FROM repair_orders o
+               WHERE o.estate_id = ${estateId}::uuid AND o.status IN (${Prisma.join([...OPEN])})
+               GROUP BY o.technician_id) w ON w.technician_id = t.id
     WHERE t.estate_id = ${estateId}::uuid`;
+}
+
+export async function candidatesOf(db: Db, estateId: string, now: Date): Promise<Candidate[]> {
+  const rows = await db.$queryRaw<CandidateRow[]>(candidatesSql(estateId));
   return rows.map((r) => {
     const fresh = r.located_at && now.getTime() - r.located_at.getTime() <= LOCATION_FRESH_MS;
     let position: Point | null = null;
