@@ -10,6 +10,19 @@ export type { OcrProvider, OcrResult } from './core/ocr.js';
 export { openDatabase } from './db/driver.js';
 export { migrate, readMigrations } from './db/migrate.js';
 export { openDeps } from './deps.js';
+export {
+  type CloudBroker,
+  type GatewayCommandAck,
+  type GatewayLink,
+  INGEST_EVENTS_SQL,
+  type Ingest,
+  type IngestCounters,
+  type IngestHandlers,
+  SERVICE_USER,
+  startCloudBroker,
+  startGatewayLink,
+  startIngest,
+} from './ingest/index.js';
 export { verifyAuditChain } from './modules/audit/verify.js';
 export { hasConsent } from './modules/consents/service.js';
 export { type Candidate, chooseTechnician, type DispatchInput } from './modules/repairs/dispatch.js';

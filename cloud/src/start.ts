@@ -49,6 +49,9 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
     const running = app;
     link = await startGatewayLink(deps, { logger: running.log, handlers: { ...telemetryHandlers(deps) } });
     const gatewayLink = link;
+    // the fleet module tells provisioned gateways this port (on the host they reached the API at), so it must be
+    // the one the embedded broker really took, which differs from the configured one when that was taken or 0
+    if (link.broker) config.mqttPort = link.broker.port;
     return {
       url,
       docsUrl: `${url}/docs`,

@@ -44,6 +44,8 @@ export interface IngestOptions {
   shareGroup?: string;
   handlers?: IngestHandlers;
   logger?: Logger;
+  /** Messages stored at once (each needs a database connection); default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
   /** Alarm → repair order; default the repairs module's listener. */
   onAlarm?: (e: AlarmEvent) => Promise<unknown>;
 }
@@ -58,6 +60,7 @@ export interface Ingest {
 }
 
 export const SHARE_GROUP = 'estate-ingest';
+export const DEFAULT_CONCURRENCY = 4;
 
 /** The gateway→cloud routes ingest listens to. */
 export const INGESTED: readonly MessageName[] = [
@@ -101,17 +104,28 @@ export async function startIngest(deps: CloudDeps, opts: IngestOptions): Promise
       }),
   });
 
-  // Sequential on purpose: MQTT.js hands the next message only after this callback, so a slow database slows the
-  // broker's delivery (TCP backpressure) instead of piling messages up in memory. PUBACK follows the storage.
-  let current: Promise<void> = Promise.resolve();
+  // At most `concurrency` messages in work: MQTT.js hands over the next message only when `done` is called, so
+  // past that a slow database slows the broker's delivery (TCP backpressure) instead of piling messages up in
+  // memory. Batches of one gateway may be stored concurrently: the watermark is computed by the database.
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const working = new Set<Promise<void>>();
+  let blocked: (() => void) | undefined;
   client.handleMessage = (packet, done) => {
-    current = router
+    const work: Promise<void> = router
       .route(packet.topic, packet.payload as Buffer, packet.retain)
       .catch((err: unknown) => {
         counters.failures++;
         log.error({ err, topic: packet.topic.slice(0, 200) }, 'ingest failed; the gateway will resend');
       })
-      .finally(() => done());
+      .finally(() => {
+        working.delete(work);
+        const next = blocked;
+        blocked = undefined;
+        next?.();
+      });
+    working.add(work);
+    if (working.size < concurrency) done();
+    else blocked = () => done();
   };
 
   const filters = subscriptionFilters(opts.shared ?? false, opts.shareGroup);
@@ -138,7 +152,7 @@ export async function startIngest(deps: CloudDeps, opts: IngestOptions): Promise
     ready,
     close: async () => {
       await client.endAsync(true);
-      await current;
+      await Promise.all(working);
     },
   };
 }

@@ -15,7 +15,7 @@ export interface RejectedEvent {
 }
 
 /** One statement per batch: the events as one JSON array, unpacked by the server (measured against COPY in bench). */
-const INSERT_EVENTS = `
+export const INSERT_EVENTS = `
   INSERT INTO gateway_events (gateway_id, seq, estate_id, type, ts, door_id, device_id, person_id, method, granted, body)
   SELECT $1, (e->>'seq')::bigint, $2::uuid, e->>'type', timestamptz 'epoch' + (e->>'ts')::bigint * interval '1 millisecond',
          e->>'doorId', e->>'deviceId', e->>'personId', e->>'method', (e->>'granted')::boolean, e

@@ -19,14 +19,15 @@ export interface ProvisionInput {
 }
 
 /**
- * Where gateways connect: the configured public broker URL, else the embedded broker's port on the host the box
- * reached us at. (config's MQTT keys belong to the ingest part; read defensively so this works before they exist.)
+ * Where gateways connect: ESTATE_CLOUD_MQTT_PUBLIC_URL when set, else the embedded broker's configured port on the
+ * host the box reached us at (a port picked at start because the configured one was taken is not known here: set
+ * the public URL in any deployment that is not `npm start`).
  */
 export function mqttPublicUrl(deps: CloudDeps, requestHost: string): string {
-  const mqtt = deps.config as { mqttPublicUrl?: string | undefined; mqttPort?: number | undefined };
-  if (mqtt.mqttPublicUrl) return mqtt.mqttPublicUrl;
+  const { mqttPublicUrl: configured, mqttPort } = deps.config;
+  if (configured) return configured;
   const host = requestHost.replace(/:\d+$/, '') || '127.0.0.1';
-  return `mqtt://${host}:${mqtt.mqttPort || 1884}`;
+  return `mqtt://${host}:${mqttPort || 1884}`;
 }
 
 const PURPOSES = ['desired', 'command', 'ble_key', 'pass'] as const;
