@@ -7,10 +7,12 @@ import { buildApp } from './app.js';
 import { type CloudConfig, loadConfig } from './config.js';
 import type { CloudDeps } from './core/deps.js';
 import { openDeps } from './deps.js';
+import { SERVICE_USER } from './ingest/broker-auth.js';
 import { startGatewayLink } from './ingest/link.js';
 import { seedCommunityDemo } from './seed/community.js';
 import type { GenOptions } from './seed/generator.js';
 import { type DemoLogin, isEmpty, seedDemo } from './seed/seed.js';
+import { type SyncPublisher, startSyncPublisher, syncHandlers } from './sync/index.js';
 import { telemetryHandlers } from './telemetry/handlers.js';
 
 export interface StartOptions {
@@ -41,14 +43,26 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
   const { deps, db } = await openDeps(config);
   let app: FastifyInstance | undefined;
   let link: Awaited<ReturnType<typeof startGatewayLink>> | undefined;
+  let sync: SyncPublisher | undefined;
   try {
     const logins = await demoLogins(deps, options.seed ?? config.env !== 'production');
     app = await buildApp(deps, { logger: options.logger });
     const port = await listen(app, config);
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const running = app;
-    link = await startGatewayLink(deps, { logger: running.log, handlers: { ...telemetryHandlers(deps) } });
+    link = await startGatewayLink(deps, {
+      logger: running.log,
+      handlers: { ...telemetryHandlers(deps), ...syncHandlers(deps) },
+    });
     const gatewayLink = link;
+    // desired state and remote commands go out on a client of their own, so a busy ingest never delays a revocation
+    sync = await startSyncPublisher(deps, {
+      url: link.url,
+      username: SERVICE_USER,
+      password: config.mqttServiceSecret,
+      onError: (err) => running.log.warn({ err }, 'sync publisher'),
+    });
+    const publisher = sync;
     // the fleet module tells provisioned gateways this port (on the host they reached the API at), so it must be
     // the one the embedded broker really took, which differs from the configured one when that was taken or 0
     if (link.broker) config.mqttPort = link.broker.port;
@@ -62,12 +76,14 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
       deps,
       mqtt: { url: gatewayLink.url, publicUrl: gatewayLink.publicUrl },
       close: async () => {
+        await publisher.close();
         await gatewayLink.close();
         await running.close();
         await db.close();
       },
     };
   } catch (err) {
+    await sync?.close();
     await link?.close();
     await app?.close();
     await db.close();
