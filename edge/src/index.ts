@@ -21,6 +21,7 @@ export {
 } from './broker/internal-users.js';
 export { type LocalBroker, type LocalBrokerOptions, startLocalBroker } from './broker/local-broker.js';
 export type { RateLimit } from './broker/rate-limit.js';
+export { type CloudConnection, type CloudConnectionOptions, connectToCloud } from './cloud-connection.js';
 export { pinHash } from './credentials/pin.js';
 export { type FaceAnalyser, FaceService, type FaceStats } from './face/face-service.js';
 export { decodeEmbedding, encodeEmbedding, Gallery, type Match } from './face/gallery.js';
