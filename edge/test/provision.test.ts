@@ -51,7 +51,6 @@ beforeAll(async () => {
   db = await testDatabase();
   cloudDir = mkdtempSync(join(tmpdir(), 'estate-prov-cloud-'));
   data = join(mkdtempSync(join(tmpdir(), 'estate-prov-gw-')), 'gateway');
-  const mqttPort = await freePort();
   cloud = await startCloud({
     env: {
       NODE_ENV: 'test',
@@ -59,8 +58,8 @@ beforeAll(async () => {
       ESTATE_CLOUD_LOG_LEVEL: 'silent',
       ESTATE_CLOUD_PORT: '0',
       ESTATE_CLOUD_ARGON2_MEMORY_KIB: '1024',
-      ESTATE_CLOUD_MQTT_PORT: String(mqttPort),
-      ESTATE_CLOUD_MQTT_PUBLIC_URL: `mqtt://127.0.0.1:${mqttPort}`,
+      // any free port, and no public URL: gateways must be told the port the embedded broker really took
+      ESTATE_CLOUD_MQTT_PORT: '0',
       ...(db.url ? { DATABASE_URL: db.url } : {}),
     },
     seed: { estates: 1, households: 4 },
@@ -99,7 +98,7 @@ describe('estate-gateway provision', () => {
     expect(err).toEqual([]);
     const identity = loadIdentity(data);
     expect(identity).toMatchObject({ gatewayId: gateway.id, estateId, cloudUrl: cloud.url });
-    expect(identity.mqtt.username).toBe(gateway.id);
+    expect(identity.mqtt).toMatchObject({ username: gateway.id, url: cloud.mqtt.publicUrl });
     expect(identity.trustedKeys.length).toBeGreaterThanOrEqual(4);
     expect(statSync(identityPath(data)).mode & 0o777).toBe(0o600);
     expect(statSync(data).mode & 0o777).toBe(0o700);
