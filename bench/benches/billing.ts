@@ -191,7 +191,9 @@ async function benchPaymentCallback(argv: readonly string[]): Promise<void> {
     progress(`${name}: ${o.seconds} s at ${o.rate}/s, open loop, ${phase.duplicates} duplicates among them`);
     const elu = performance.eventLoopUtilization();
     const cpu = cpuAccount();
+    const ownCpu = process.cpuUsage();
     const r = await phase.run();
+    const used = process.cpuUsage(ownCpu);
     const shares = cpu(o.loadgen === 'child' ? r.processCpuMs : undefined);
     const serverElu = round(performance.eventLoopUtilization(elu).utilization, 2);
     const check = await checkCredits(c.cloud, estate.estateId, 'PBENCH');
@@ -214,6 +216,9 @@ async function benchPaymentCallback(argv: readonly string[]): Promise<void> {
       duplicates_sent: phase.duplicates,
       duplicates_credited: check.duplicatesCredited,
       uncredited: check.uncredited,
+      // CPU the cloud's process spent per notification answered: comparable across runs on a busy machine,
+      // where the latencies mostly tell how little of the CPU the server got.
+      server_cpu_ms_per_req: round((used.user + used.system) / 1000 / Math.max(1, r.ok + refused), 2),
       server_elu: serverElu,
       loader_elu: r.loaderElu,
       ...shares,
