@@ -7,6 +7,8 @@ import {
   CredentialSync,
   exportRawPublicKey,
   GallerySync,
+  importRawPublicKey,
+  KeyRing,
   PassSync,
   RevocationSync,
   validate,
@@ -119,4 +121,14 @@ export async function insertEvent(
 export function phoneKey(): string {
   const { publicKey } = generateKeyPairSync('ed25519');
   return exportRawPublicKey(publicKey).toString('base64url');
+}
+
+/** The keys a gateway of this cloud trusts now, as a ring to verify credentials and documents with. */
+export async function trustedRing(c: TestCloud): Promise<KeyRing> {
+  return new KeyRing(
+    (await c.deps.signing.trusted()).map((k) => ({
+      ...k,
+      publicKey: importRawPublicKey(k.alg, Buffer.from(k.publicKey, 'base64url')),
+    })),
+  );
 }

@@ -3,11 +3,11 @@
 // take away — each change checked in the desired-state queue against the protocols schemas.
 import { readFileSync } from 'node:fs';
 import { photos, photosByPerson } from '@estate/models';
-import { importRawPublicKey, KeyRing, verifyBleKey } from '@estate/protocols';
+import { verifyBleKey } from '@estate/protocols';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estatePinKey, pinHash } from '../src/modules/access/pins.js';
-import { lastQueued, pairedGateway, phoneKey, queuedSince } from './access-helpers.js';
+import { lastQueued, pairedGateway, phoneKey, queuedSince, trustedRing } from './access-helpers.js';
 import { type TestCloud, testCloud } from './helpers/cloud.js';
 
 let c: TestCloud;
@@ -35,13 +35,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => c?.close());
 
-const keyRing = async () =>
-  new KeyRing(
-    (await c.deps.signing.trusted()).map((k) => ({
-      ...k,
-      publicKey: importRawPublicKey(k.alg, Buffer.from(k.publicKey, 'base64url')),
-    })),
-  );
+const keyRing = () => trustedRing(c);
 
 describe('doors and groups', () => {
   it('only staff of the estate manage doors; a device must be a paired door controller', async () => {

@@ -88,7 +88,8 @@ describe('desired state', () => {
     if (!doc) throw new Error('no config document');
     const config = (doc.doc as unknown as { config: Record<string, unknown> }).config;
     expect(config).toMatchObject({ faceMatchThreshold: 0.6, pinMaxAttempts: 4, estateId: cloud.world.estateA });
-    const row = await cloud.deps.prisma.gatewayDesired.findUniqueOrThrow({ where: { gatewayId: GW } });
+    // the PIN key is the estate's (access module, access_settings), the same on every gateway of the estate
+    const row = await cloud.deps.prisma.accessSettings.findUniqueOrThrow({ where: { estateId: cloud.world.estateA } });
     expect(row.pinKeySealed).not.toContain(config.pinKey as string);
     const stored = await cloud.deps.prisma.desiredItem.findFirstOrThrow({
       where: { gatewayId: GW, section: 'config' },

@@ -2,7 +2,6 @@
 // per gateway, signed deltas and a signed manifest. A change is stored first, then pushed at once to the gateway
 // when the sync link is up (a revocation reaches an online gateway in well under the 5 s the issue allows); a
 // gateway that was away asks with its DesiredAck and gets the delta from its version, or a full copy.
-import { randomBytes } from 'node:crypto';
 import {
   type ConfigSync,
   type DesiredState,
@@ -18,6 +17,7 @@ import {
 } from '@estate/protocols';
 import type { CloudDeps } from '../core/deps.js';
 import { AppError, notFound } from '../core/errors.js';
+import { estatePinKey } from '../modules/access/pin-key.js';
 import { DELTA_ROUTES, type DeltaSection, firstInvalid, limitsOf, pack } from './chunks.js';
 import { itemDigest } from './hash.js';
 import { syncLinkOf } from './publisher.js';
@@ -62,7 +62,7 @@ export type ConfigPatch = Partial<Omit<GatewayConfig, 'estateId' | 'trustedKeys'
 const CONFIG_ID = 'config';
 
 export function desiredState(deps: CloudDeps) {
-  const { driver, prisma, keyRing, signing } = deps;
+  const { driver, prisma, signing } = deps;
 
   const estateOf = async (gatewayId: string) => {
     const gw = await prisma.gateway.findUnique({ where: { id: gatewayId }, select: { estateId: true } });
@@ -70,18 +70,9 @@ export function desiredState(deps: CloudDeps) {
     return gw.estateId;
   };
 
-  const pinKeyOf = async (gatewayId: string): Promise<string> => {
-    const aad = `pin-key:${gatewayId}`;
-    const row = await prisma.gatewayDesired.findUnique({ where: { gatewayId } });
-    if (row?.pinKeySealed) return keyRing.open(row.pinKeySealed, aad);
-    const pinKeySealed = keyRing.seal(randomBytes(32).toString('base64url'), aad);
-    await prisma.gatewayDesired.upsert({ where: { gatewayId }, create: { gatewayId, pinKeySealed }, update: {} });
-    // a concurrent first call may have won: read back whichever key was kept
-    const kept = await prisma.gatewayDesired.findUniqueOrThrow({ where: { gatewayId } });
-    if (kept.pinKeySealed) return keyRing.open(kept.pinKeySealed, aad);
-    await prisma.gatewayDesired.update({ where: { gatewayId }, data: { pinKeySealed } });
-    return keyRing.open(pinKeySealed, aad);
-  };
+  // One PIN key per estate, not per gateway: a PIN is synced once as its keyed hash and every gateway of the
+  // estate must compute that same hash at its keypad (the access module keeps the key, sealed).
+  const pinKeyOf = async (gatewayId: string): Promise<string> => estatePinKey(deps, await estateOf(gatewayId));
 
   async function manifest(gatewayId: string): Promise<DesiredState> {
     const rows = await sectionRows(driver, gatewayId);

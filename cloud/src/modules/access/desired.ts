@@ -1,12 +1,14 @@
 // The one place access management hands its changes to the gateways. A change writes its delta (protocols item
-// shapes) into access_desired_queue inside its own transaction, so nothing committed is lost on the way; then
-// flushDesired() pushes the queued deltas, in order, to the sync engine's desired state, which versions, signs and
-// publishes them. Until cloud/src/sync (issue 5, SYNC) is on main, desiredSink() returns nothing and the deltas
-// wait in the queue: switching over is the one line marked below.
+// shapes) into access_desired_queue inside its own transaction (a transactional outbox): the business change and
+// "tell the gateways" commit or roll back together, so a committed change is never lost on the way and a rolled
+// back one is never sent. Then flushDesired() pushes the queued deltas, in order, to the sync engine's desired
+// state (cloud/src/sync), which versions, signs and publishes them. The desired state cannot take part in the
+// business transaction itself: its put() runs its own statements on the driver and publishes over MQTT.
 import type { AccessSync, CredentialSync, GallerySync, PassSync, RevocationSync, Section } from '@estate/protocols';
 import type { CloudDeps } from '../../core/deps.js';
 import type { Tx } from '../../core/tx.js';
 import type { Prisma } from '../../generated/prisma/client.js';
+import { desiredState } from '../../sync/index.js';
 
 export type AccessItem = AccessSync['upserts'][number];
 export type GalleryItem = GallerySync['upserts'][number];
@@ -32,10 +34,9 @@ export interface DesiredSink {
   putForEstate(estateId: string, section: Section, delta: Delta): Promise<unknown>;
 }
 
-/** The sync engine's desired state, once it exists. */
-export function desiredSink(_deps: CloudDeps): DesiredSink | undefined {
-  // SWITCH-OVER: `return desiredState(_deps);` with `import { desiredState } from '../../sync/index.js'`.
-  return undefined;
+/** The sync engine's desired state. */
+export function desiredSink(deps: CloudDeps): DesiredSink {
+  return desiredState(deps);
 }
 
 /** Queues one delta in the caller's transaction. `gatewayId` for a door (only its own gateway runs it). */
@@ -72,7 +73,7 @@ const running = new WeakMap<object, Promise<FlushResult>>();
  * Pushes queued deltas in id order and marks each pushed. A failed push stops the run (later deltas may depend
  * on it) and is tried again by the next flush. Runs of one process never overlap; two cloud instances may push
  * the same delta twice, which is harmless (upserts and deletes are idempotent), but could in a rare race push two
- * deltas of one item out of order: the periodic full resync (resyncEstate) repairs that.
+ * deltas of one item out of order (no full resync from the access tables repairs that yet: see README).
  */
 export function flushDesired(deps: CloudDeps, sink = desiredSink(deps)): Promise<FlushResult> {
   const previous = running.get(deps) ?? Promise.resolve(undefined);
@@ -84,10 +85,9 @@ export function flushDesired(deps: CloudDeps, sink = desiredSink(deps)): Promise
   return next;
 }
 
-async function flushOnce(deps: CloudDeps, sink: DesiredSink | undefined): Promise<FlushResult> {
+async function flushOnce(deps: CloudDeps, sink: DesiredSink): Promise<FlushResult> {
   const { prisma } = deps;
   const pending = () => prisma.accessDesiredQueue.count({ where: { pushedAt: null } });
-  if (!sink) return { pushed: 0, pending: await pending() };
   let pushed = 0;
   for (;;) {
     const rows = await prisma.accessDesiredQueue.findMany({

@@ -2,8 +2,8 @@
 // trivial, unique per estate (a PIN alone must find its person at the keypad), and stored only as the keyed hash the
 // gateways verify: base64url HMAC-SHA256(pinKey, PIN), protocols GatewayConfig.pinKey / CredentialSync 'pin'.
 // The pin key is one per estate (every gateway of the estate must compute the same hash), 32 random bytes sealed
-// with the data key ring in access_settings; estatePinKey() is what the sync config section must carry.
-import { createHmac, randomBytes, randomInt } from 'node:crypto';
+// with the data key ring in access_settings (pin-key.ts); the sync config section carries it to the gateways.
+import { randomInt } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { recordAudit } from '../../core/audit.js';
@@ -15,24 +15,9 @@ import { change, type Tx } from '../../core/tx.js';
 import { type Acting, personInScope, requireActiveHousehold } from './common.js';
 import { afterCommit, queueDesired, revocation } from './desired.js';
 import { ensureHouseholdAccess } from './groups.js';
+import { estatePinKey, pinHash } from './pin-key.js';
 
-const AAD = (estateId: string) => `access_settings.pin_key:${estateId}`;
-
-/** The estate's PIN key (base64url, 32 bytes), made on first use. */
-export async function estatePinKey(deps: Pick<CloudDeps, 'prisma' | 'keyRing'>, estateId: string): Promise<string> {
-  const { prisma, keyRing } = deps;
-  const found = await prisma.accessSettings.findUnique({ where: { estateId } });
-  if (found?.pinKeySealed) return keyRing.open(found.pinKeySealed, AAD(estateId));
-  const sealed = keyRing.seal(randomBytes(32).toString('base64url'), AAD(estateId));
-  // two requests may race to make it: only an empty slot is filled, then everyone reads the winner
-  await prisma.accessSettings.upsert({ where: { estateId }, create: { estateId, pinKeySealed: sealed }, update: {} });
-  await prisma.accessSettings.updateMany({ where: { estateId, pinKeySealed: null }, data: { pinKeySealed: sealed } });
-  const row = await prisma.accessSettings.findUniqueOrThrow({ where: { estateId } });
-  return keyRing.open(row.pinKeySealed as string, AAD(estateId));
-}
-
-export const pinHash = (pinKey: string, pin: string) =>
-  createHmac('sha256', Buffer.from(pinKey, 'base64url')).update(pin, 'utf8').digest('base64url');
+export { estatePinKey, pinHash } from './pin-key.js';
 
 /** Why a PIN is too easy to guess, or undefined. */
 export function trivialPin(pin: string): string | undefined {
