@@ -6,7 +6,6 @@ import {
   KeyRing,
   type MessageName,
   matchTopic,
-  TOPIC_ROOT,
   topicFor,
 } from '@estate/protocols';
 import type { MqttClient } from 'mqtt';
@@ -34,7 +33,7 @@ export interface CloudSyncStats {
   refused: Record<string, number>;
 }
 
-const SYNC_ROUTES = new Set<MessageName>([
+const SYNC_NAMES = [
   'desiredState',
   'configSync',
   'accessSync',
@@ -44,7 +43,8 @@ const SYNC_ROUTES = new Set<MessageName>([
   'revocationSync',
   'reservationSync',
   'gatewayCommand',
-]);
+] as const satisfies readonly MessageName[];
+const SYNC_ROUTES = new Set<MessageName>(SYNC_NAMES);
 
 export function keyRingOf(keys: TrustedKeysWire): KeyRing {
   return new KeyRing(
@@ -72,11 +72,8 @@ export class CloudSync {
 
   get #topics(): string[] {
     const gatewayId = this.#o.gatewayId;
-    return [
-      topicFor('desiredState', { gatewayId }),
-      `${TOPIC_ROOT}/gw/${gatewayId}/sync/+`,
-      topicFor('gatewayCommand', { gatewayId }),
-    ];
+    // each topic by name, no wildcard: the cloud broker lets a gateway subscribe to exactly its own topics
+    return SYNC_NAMES.map((name) => topicFor(name, { gatewayId }));
   }
 
   async start(): Promise<void> {
