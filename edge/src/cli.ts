@@ -1,16 +1,20 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEVICE_KINDS, type DeviceKind } from '@estate/protocols';
 import { FileDeviceDirectory } from './broker/device-directory.js';
 import { startGatewayBroker } from './broker/gateway-broker.js';
+import { connectToCloud } from './cloud-connection.js';
 import { enrolFromPhotos } from './enrol.js';
 import { Gateway } from './gateway.js';
 import { pairCommand, provisionCommand, selfTestCommand } from './provision/commands.js';
+import { identityPath, loadIdentity } from './provision/identity.js';
 
 const USAGE = `estate-gateway — the Estate gateway agent
 
   estate-gateway run    [--data DIR] [--host H] [--port N] [--tls-cert F --tls-key F [--tls-ca F]] [--no-faces]
+                        (joins the cloud when provisioned: identity.json in the data folder)
   estate-gateway device add --id ID --kind KIND [--data DIR]     register a device; prints its secret once
   estate-gateway device list|disable|enable|remove [--id ID] [--data DIR]
   estate-gateway enrol --person ID PHOTO [PHOTO PHOTO] [--data DIR]   local enrolment (until the cloud syncs)
@@ -173,10 +177,26 @@ async function run(
   });
   await gw.start();
   console.log(`estate-gateway: broker ${broker.url}, data ${data}, face access ${pipeline ? 'on' : 'off'}`);
+  // provisioned: join the cloud; not provisioned: every door still works locally, there is just no cloud
+  const identity = existsSync(identityPath(data)) ? loadIdentity(data) : undefined;
+  const cloud =
+    identity &&
+    (await connectToCloud({
+      gateway: gw,
+      identity,
+      dataDir: data,
+      warn: (m) => console.error(`estate-gateway: ${m}`),
+    }));
+  console.log(
+    identity
+      ? `estate-gateway: cloud link to ${identity.mqtt.url} as ${identity.gatewayId}`
+      : 'estate-gateway: not provisioned (run `estate-gateway provision`); running without a cloud',
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  await cloud?.stop();
   await gw.stop();
   await pipeline?.close();
   await broker.close();
