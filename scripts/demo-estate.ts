@@ -1,7 +1,9 @@
-// The desired state `npm start` gives its gateway until the cloud sends one (gateway ↔ cloud issue):
-// the doors of firmware-stubs/fleets/demo-estate.yaml, one resident group, and one enrolled resident.
+// The demo estate's desired state: the doors of firmware-stubs/fleets/demo-estate.yaml, one resident group, and one
+// resident with a PIN and a face template. `npm start` puts it into the cloud's desired state for its gateway, which
+// syncs it down; with --no-cloud it is applied to the gateway directly, trusting a key made on the spot.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { DesiredStateApi } from '@estate/cloud';
 import { encodeEmbedding, type Gateway, pinHash } from '@estate/edge';
 import type { FacePipeline } from '@estate/models';
 import { photosByPerson } from '@estate/models';
@@ -23,10 +25,62 @@ const door = (id: string, deviceId: string, readers: string[], fail: 'fail_secur
   readers,
 });
 
-/** Seeds a fresh gateway; a gateway that already has a configuration is left as it is. */
+const ACCESS = [
+  door('b1-main', 'door-b1-main', ['cam-b1-main', 'ble-b1-main', 'reader-b1-main'], 'fail_secure'),
+  door('b1-fire-exit', 'door-b1-fire-exit', [], 'fail_safe'),
+  {
+    kind: 'group' as const,
+    id: 'residents-b1',
+    doors: ['b1-main'],
+    schedule: { windows: [], holidays: [], holidayWindows: [] },
+  },
+  { kind: 'member' as const, id: DEMO_RESIDENT.id, groups: ['residents-b1'] },
+];
+
+const pinOf = (pinKey: string) => ({
+  kind: 'pin' as const,
+  id: DEMO_RESIDENT.id,
+  hash: pinHash(pinKey, DEMO_RESIDENT.pin),
+});
+
+/** The resident's template from two of their test photos (only the embedding is kept). */
+async function demoTemplate(pipeline: FacePipeline) {
+  const photos = (photosByPerson().get(DEMO_RESIDENT.label) ?? []).slice(0, 2).map((p) => readFileSync(p.path));
+  const enrolment = await pipeline.enrol(photos);
+  if (!enrolment.ok) throw new Error(`demo enrolment failed: ${enrolment.message}`);
+  const template = {
+    kind: 'template' as const,
+    id: 't-franck-1',
+    personId: DEMO_RESIDENT.id,
+    model: pipeline.models.embedder,
+    dim: enrolment.embedding.length,
+    embedding: encodeEmbedding(enrolment.embedding),
+  };
+  return {
+    template,
+    note: `enrolled ${DEMO_RESIDENT.name} from ${enrolment.used} photos (template only; photos not kept)`,
+  };
+}
+
+/** Puts the demo estate into the cloud's desired state for `gatewayId`; unchanged items change nothing. */
+export async function pushDemoEstate(desired: DesiredStateApi, gatewayId: string, pipeline: FacePipeline) {
+  await desired.setConfig(gatewayId, { faceMatchThreshold: pipeline.matchThreshold, pinMaxAttempts: 5 });
+  await desired.put(gatewayId, 'access', { upserts: ACCESS });
+  const [config] = await desired.deltaFor(gatewayId, 'config', 0);
+  const pinKey = (config?.doc as { config?: { pinKey?: string } } | undefined)?.config?.pinKey;
+  if (!pinKey) throw new Error('the cloud gave the gateway no PIN key');
+  await desired.put(gatewayId, 'credentials', { upserts: [pinOf(pinKey)] });
+  const { template, note } = await demoTemplate(pipeline);
+  await desired.put(gatewayId, 'gallery', { upserts: [template] });
+  return [
+    note,
+    `the cloud's desired state for ${gatewayId}: 2 doors, 1 group, ${DEMO_RESIDENT.name} with PIN and face`,
+  ];
+}
+
+/** --no-cloud: seeds a fresh gateway directly; a gateway that already has a configuration is left as it is. */
 export async function seedDemoEstate(gw: Gateway, pipeline: FacePipeline): Promise<string[]> {
   if (gw.parts.store.version('config') > 0) return ['demo estate already configured (delete .estate/ to start over)'];
-  const notes: string[] = [];
   const pinKey = randomBytes(32).toString('base64url');
   const cloudKey = generateKeyPairSync('ed25519');
   const ok = (r: ReturnType<Gateway['apply']>) => {
@@ -62,49 +116,9 @@ export async function seedDemoEstate(gw: Gateway, pipeline: FacePipeline): Promi
       ],
     }),
   );
-  ok(
-    gw.apply({
-      ...empty,
-      section: 'access',
-      upserts: [
-        door('b1-main', 'door-b1-main', ['cam-b1-main', 'ble-b1-main', 'reader-b1-main'], 'fail_secure'),
-        door('b1-fire-exit', 'door-b1-fire-exit', [], 'fail_safe'),
-        {
-          kind: 'group',
-          id: 'residents-b1',
-          doors: ['b1-main'],
-          schedule: { windows: [], holidays: [], holidayWindows: [] },
-        },
-        { kind: 'member', id: DEMO_RESIDENT.id, groups: ['residents-b1'] },
-      ],
-    }),
-  );
-  ok(
-    gw.apply({
-      ...empty,
-      section: 'credentials',
-      upserts: [{ kind: 'pin', id: DEMO_RESIDENT.id, hash: pinHash(pinKey, DEMO_RESIDENT.pin) }],
-    }),
-  );
-  const photos = (photosByPerson().get(DEMO_RESIDENT.label) ?? []).slice(0, 2).map((p) => readFileSync(p.path));
-  const enrolment = await pipeline.enrol(photos);
-  if (!enrolment.ok) throw new Error(`demo enrolment failed: ${enrolment.message}`);
-  ok(
-    gw.apply({
-      ...empty,
-      section: 'gallery',
-      upserts: [
-        {
-          kind: 'template',
-          id: 't-franck-1',
-          personId: DEMO_RESIDENT.id,
-          model: pipeline.models.embedder,
-          dim: enrolment.embedding.length,
-          embedding: encodeEmbedding(enrolment.embedding),
-        },
-      ],
-    }),
-  );
-  notes.push(`enrolled ${DEMO_RESIDENT.name} from ${enrolment.used} photos (template only; photos not kept)`);
-  return notes;
+  ok(gw.apply({ ...empty, section: 'access', upserts: ACCESS }));
+  ok(gw.apply({ ...empty, section: 'credentials', upserts: [pinOf(pinKey)] }));
+  const { template, note } = await demoTemplate(pipeline);
+  ok(gw.apply({ ...empty, section: 'gallery', upserts: [template] }));
+  return [note];
 }

@@ -1,6 +1,7 @@
-// `npm start`: the whole system on embedded defaults, in one terminal — the cloud API (PGlite), the gateway
-// (its MQTT broker and agent: face, PIN, QR and BLE access decided locally) and a simulated estate, with the
-// live message flow on the gateway broker, every message checked against the wire contract.
+// `npm start`: the whole system on embedded defaults, in one terminal — the cloud API (PGlite) with its MQTT
+// broker, ingest and sync, the gateway (its MQTT broker and agent: face, PIN, QR and BLE access decided locally)
+// joined to that cloud as a provisioned box, and a simulated estate, with the live message flow on the gateway
+// broker, every message checked against the wire contract.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type RunningCloud, startCloud } from '@estate/cloud';
@@ -16,6 +17,7 @@ import {
 import { type FleetSpec, loadFleet, startFleet } from '@estate/firmware-stubs';
 import { FacePipeline } from '@estate/models';
 import pc from 'picocolors';
+import { type CloudLinked, linkToCloud } from './cloud-link.js';
 import { DEMO_RESIDENT, seedDemoEstate } from './demo-estate.js';
 
 const HELP = `npm start [-- options]
@@ -75,7 +77,8 @@ monitor.start();
 const pipeline = await FacePipeline.create();
 const gateway = new Gateway({ broker: broker.broker, dataDir: gatewayData, faces: { analyser: pipeline } });
 await gateway.start();
-const seedNotes = await seedDemoEstate(gateway, pipeline);
+// with a cloud the gateway's desired state comes from it (once linked, below); without one it is seeded here
+const seedNotes = args['no-cloud'] ? await seedDemoEstate(gateway, pipeline) : [];
 const faces = gateway.parts.faces;
 if (faces) {
   faces.onDecision = (d) => {
@@ -108,10 +111,31 @@ const cloud = await cloudStarting.catch((e: Error) => {
   console.log(pc.red(`cloud: failed to start: ${e.message}`));
   return undefined;
 });
+let linked: CloudLinked | undefined;
 if (cloud) {
   console.log(`\n${pc.bold('cloud API')}  ${pc.cyan(cloud.url)}   OpenAPI: ${pc.cyan(cloud.docsUrl)}`);
   for (const l of cloud.logins) console.log(`  ${l.role.padEnd(11)} ${l.login.padEnd(28)} ${l.password}`);
-  console.log(pc.dim(`  (POST ${cloud.url}/api/auth/login with {"login","password"} for a token)\n`));
+  console.log(pc.dim(`  (POST ${cloud.url}/api/auth/login with {"login","password"} for a token)`));
+  linked = await linkToCloud(cloud, gateway, gatewayData, pipeline, (m) =>
+    console.log(pc.yellow(`gateway: ${m}`)),
+  ).catch((e: Error) => {
+    console.log(pc.red(`gateway ↔ cloud: ${e.message}; the gateway keeps running on its own`));
+    return undefined;
+  });
+  if (linked) {
+    console.log(
+      `${pc.bold('cloud broker')}  ${pc.cyan(cloud.mqtt.url)}  gateway ${pc.bold(linked.identity.gatewayId)}`,
+    );
+    for (const n of linked.notes) console.log(`  ${n}`);
+    console.log(
+      pc.dim(
+        `  access decisions and alarms go up to the cloud (GET /api/telemetry/state, /api/estates/:id/access-events); remote unlock: POST /api/gateways/${linked.identity.gatewayId}/commands\n`,
+      ),
+    );
+  }
+} else if (!args['no-cloud']) {
+  seedNotes.push(...(await seedDemoEstate(gateway, pipeline)));
+  for (const n of seedNotes) console.log(`  ${n}`);
 }
 
 const stats = setInterval(() => {
@@ -128,6 +152,7 @@ async function shutdown(signal: string) {
   console.log(pc.dim(`\n${signal}: stopping…`));
   clearInterval(stats);
   await fleet.stop();
+  await linked?.connection.stop();
   await gateway.stop();
   await pipeline.close();
   monitor.stop();
