@@ -132,3 +132,85 @@ export async function trustedRing(c: TestCloud): Promise<KeyRing> {
     })),
   );
 }
+
+export const AUTHZ_TARGETS = ['own', 'otherHousehold', 'otherEstate'] as const;
+type AuthzTarget = (typeof AUTHZ_TARGETS)[number];
+/** Wire ids of the authorisation fixture, per target of cloud/test/authz.test.ts. */
+export const authzIds = (t: AuthzTarget) => ({
+  gateway: t === 'otherEstate' ? 'gw-authz-b' : 'gw-authz-a',
+  door: t === 'otherEstate' ? 'door-authz-b' : 'door-authz-a',
+  key: `key-authz-${t.toLowerCase()}`,
+  pass: `pass-authz-${t.toLowerCase()}`,
+});
+
+const fixtureMade = new WeakSet<object>();
+/**
+ * For the role matrix: a gateway and a common gate in each estate, and per target person one phone key and one
+ * visit, made once; every call makes `device` a paired door controller on both gateways and puts the keys back to
+ * active and the visits back to pending, so an allowed call can succeed each time.
+ */
+export async function authzFixture(c: TestCloud, device?: string): Promise<void> {
+  const { prisma } = c.deps;
+  if (!fixtureMade.has(c)) {
+    fixtureMade.add(c);
+    for (const [t, estateId] of [
+      ['own', c.world.estateA],
+      ['otherEstate', c.world.estateB],
+    ] as const) {
+      const ids = authzIds(t);
+      await prisma.gateway.create({ data: { id: ids.gateway, estateId, name: 'gate', status: 'active' } });
+      await prisma.gatewayDevice.create({ data: { gatewayId: ids.gateway, deviceId: 'gate-ctl', kind: 'door' } });
+      await prisma.accessDoor.create({
+        data: { id: ids.door, estateId, name: 'Common gate', gatewayId: ids.gateway, deviceId: 'gate-ctl' },
+      });
+    }
+    for (const t of AUTHZ_TARGETS) {
+      const ids = authzIds(t);
+      const person = await prisma.person.findUniqueOrThrow({ where: { id: c.world[t].personId } });
+      const common = { estateId: person.estateId, personId: person.id };
+      await prisma.bleKey.create({
+        data: {
+          ...common,
+          id: ids.key,
+          phoneName: 'phone',
+          phoneAlg: 'Ed25519',
+          phoneKey: phoneKey(),
+          signedBy: 'none',
+          notBefore: new Date(),
+          notAfter: new Date(Date.now() + 86_400_000),
+        },
+      });
+      await prisma.visitorPass.create({
+        data: {
+          id: ids.pass,
+          estateId: person.estateId,
+          householdId: person.householdId,
+          hostPersonId: person.id,
+          visitorName: 'Guest',
+          phoneEnc: 'sealed',
+          phoneLast4: '5678',
+          purpose: 'visit',
+          validFrom: new Date(Date.now() - 3_600_000),
+          validTo: new Date(Date.now() + 86_400_000),
+          doors: [ids.door],
+          maxUses: 1,
+        },
+      });
+    }
+  }
+  const passes = AUTHZ_TARGETS.map((t) => authzIds(t).pass);
+  await prisma.visitorPass.updateMany({
+    where: { id: { in: passes } },
+    data: { status: 'pending', decidedAt: null, decidedBy: null, tokenEnc: null, shareHash: null },
+  });
+  await prisma.bleKey.updateMany({
+    where: { id: { in: AUTHZ_TARGETS.map((t) => authzIds(t).key) } },
+    data: { status: 'active' },
+  });
+  if (device) {
+    await prisma.gatewayDevice.createMany({
+      data: ['gw-authz-a', 'gw-authz-b'].map((gatewayId) => ({ gatewayId, deviceId: device, kind: 'door' })),
+      skipDuplicates: true,
+    });
+  }
+}

@@ -2,18 +2,21 @@
 // takes an id, on its own record, on another household of its estate, and on another estate. A refused call
 // answers 403 (role may never) or 404 (object outside its scope), and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authzFixture, authzIds } from './access-helpers.js';
+import { ACCESS_CASES } from './authz-access-cases.js';
 import { fingerprint, type TestCloud, testCloud, type World } from './helpers/cloud.js';
 
-type Who = keyof World['logins'];
-type Target = 'own' | 'otherHousehold' | 'otherEstate';
-interface Case {
+export type Who = keyof World['logins'];
+export type Target = 'own' | 'otherHousehold' | 'otherEstate';
+export interface Case {
   name: string;
   /** Roles that may call the route at all, independently written down (not read from POLICY). */
   roles: Who[];
   /** Residents reach only their own household. Estate-wide routes (estate, units) have no household. */
   scope: 'household' | 'estate';
   request(w: World, t: Target, i: number): { method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: object };
-  before?(c: TestCloud): Promise<unknown>;
+  /** Runs before each call, with the call's number `i` (the one request gets). */
+  before?(c: TestCloud, i: number): Promise<unknown>;
 }
 
 const estateOf = (w: World, t: Target) => (t === 'otherEstate' ? w.estateB : w.estateA);
@@ -125,6 +128,7 @@ const CASES: Case[] = [
       payload: { description: '厨房改造', startsOn: '2025-03-01', endsOn: '2025-04-01' },
     }),
   },
+  ...ACCESS_CASES,
 ];
 
 function expected(c: Case, who: Who, target: Target): 'ok' | 403 | 404 {
@@ -150,10 +154,11 @@ describe.each(CASES)('$name', (route) => {
   it.each(WHO.flatMap((who) => TARGETS.map((target) => ({ who, target }))))(
     '$who on $target',
     async ({ who, target }) => {
-      await route.before?.(c);
+      const i = n++;
+      await route.before?.(c, i);
       const want = expected(route, who, target);
       const before = want === 'ok' ? undefined : await fingerprint(c.deps);
-      const res = await c.call(c.tokens[who], route.request(c.world, target, n++));
+      const res = await c.call(c.tokens[who], route.request(c.world, target, i));
       if (want === 'ok') {
         expect(res.statusCode, res.body).toBeLessThan(300);
       } else {
@@ -236,5 +241,48 @@ describe('property level (OWASP API3)', () => {
     expect(res.body).not.toMatch(/\d{17}[\dX]/);
     expect(res.body).not.toMatch(/"1[3-9]\d{9}"/);
     expect(res.json().members[0]).not.toHaveProperty('idNumber');
+  });
+
+  it('access: a visit cannot be registered approved, for another estate or household; nothing is stored', async () => {
+    await authzFixture(c);
+    const base = {
+      name: 'Guest',
+      phone: '13812345678',
+      purpose: 'visit',
+      validFrom: new Date().toISOString(),
+      validTo: new Date(Date.now() + 3_600_000).toISOString(),
+      doors: [authzIds('own').door],
+    };
+    for (const extra of [
+      { status: 'approved' },
+      { estateId: c.world.estateB },
+      { householdId: c.world.otherHousehold.householdId },
+    ]) {
+      const before = await fingerprint(c.deps);
+      const res = await c.call(c.tokens.resident, {
+        method: 'POST',
+        url: `/api/persons/${c.world.own.personId}/visitors`,
+        payload: { ...base, ...extra },
+      });
+      expect(res.statusCode).toBe(400);
+      expect(await fingerprint(c.deps)).toEqual(before);
+    }
+  });
+
+  it('access: no PIN hash, pass token, share link, full visitor phone or face embedding in any read', async () => {
+    await authzFixture(c);
+    const own = c.world.own.personId;
+    for (const url of [
+      `/api/persons/${own}/pin`,
+      `/api/persons/${own}/visitors`,
+      `/api/persons/${own}/face`,
+      `/api/persons/${own}/ble-keys`,
+      `/api/estates/${c.world.estateA}/visitors`,
+    ]) {
+      const res = await c.call(c.tokens.staff, { method: 'GET', url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.body, url).not.toMatch(/"(hash|tokenEnc|token|shareHash|phoneEnc|embedding\w*|phoneKey)"/);
+      expect(res.body, url).not.toContain('13812345678');
+    }
   });
 });

@@ -136,7 +136,15 @@ export async function fingerprint(deps: CloudDeps): Promise<Record<string, numbe
     UNION ALL SELECT 'accounts', count(*)::int, max(coalesce(disabled_at, created_at))::text FROM accounts
     UNION ALL SELECT 'estates', count(*)::int, NULL FROM estates
     UNION ALL SELECT 'units', count(*)::int, NULL FROM units
-    UNION ALL SELECT 'outbox', count(*)::int, NULL FROM outbox_events`);
+    UNION ALL SELECT 'outbox', count(*)::int, NULL FROM outbox_events
+    UNION ALL SELECT 'access_doors', count(*)::int, NULL FROM access_doors
+    UNION ALL SELECT 'access_groups', count(*)::int, NULL FROM access_groups
+    UNION ALL SELECT 'access_members', count(*)::int, NULL FROM access_members
+    UNION ALL SELECT 'face_templates', count(*)::int, NULL FROM face_templates
+    UNION ALL SELECT 'ble_keys', count(*)::int, max(changed_at)::text FROM ble_keys
+    UNION ALL SELECT 'access_pins', count(*)::int, max(set_at)::text FROM access_pins
+    UNION ALL SELECT 'visitor_passes', count(*)::int, max(coalesce(decided_at, created_at))::text FROM visitor_passes
+    UNION ALL SELECT 'access_desired_queue', count(*)::int, NULL FROM access_desired_queue`);
   return Object.fromEntries(
     rows.flatMap((r) => [
       [r.t, r.n],

@@ -91,6 +91,8 @@ export function bleKeyService(deps: CloudDeps) {
   };
 
   const keyInScope = async (actor: Acting, id: string) => {
+    // a role that may never manage keys hears so (403) before anything of the key is looked up
+    authorize(actor.principal, 'ble_key:manage');
     const k = await prisma.bleKey.findUnique({ where: { id } });
     if (!k) throw notFound('BLE key');
     await personInScope(prisma, actor, k.personId, 'ble_key:manage').catch(() => {

@@ -5,6 +5,7 @@
 // outbox. Cancelling revokes the pass on the gateways.
 import { randomBytes } from 'node:crypto';
 import { type PassClaims, type Signer, signToken } from '@estate/protocols';
+import { authorize } from '../../core/authz.js';
 import type { CloudDeps } from '../../core/deps.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { requestNotification } from '../../core/notify.js';
@@ -50,6 +51,7 @@ export function visitorService(deps: CloudDeps) {
   const { prisma, keyRing, signing } = deps;
 
   const visitorInScope = async (actor: Acting, id: string, action: 'visitor:decide' | 'visitor:register') => {
+    authorize(actor.principal, action); // 403 for a role that may never, before the visit is looked up
     const v = await prisma.visitorPass.findUnique({ where: { id } });
     if (!v) throw notFound('Visitor');
     if (action === 'visitor:decide') estateInScope(actor, v.estateId, action, 'Visitor');
