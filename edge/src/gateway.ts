@@ -69,8 +69,14 @@ export class Gateway {
     if (!r.ok) return r;
     p.model.reload();
     if (delta.section === 'gallery') {
-      if (delta.fromVersion === 0) loadGallery(p);
-      else applyGallery(p.gallery, delta.upserts as GalleryItem[], delta.deletes);
+      // a full copy replaced the section with exactly these items: index them as they are, not reread and unseal
+      if (delta.fromVersion === 0) {
+        const items = delta.upserts as GalleryItem[];
+        setGallery(
+          p,
+          galleryOf(items.length, (add) => items.forEach(add)),
+        );
+      } else applyGallery(p.gallery, delta.upserts as GalleryItem[], delta.deletes);
     }
     // consent withdrawn or person removed: templates go at once, not at the next full sync
     if (delta.section === 'revocations') {
@@ -114,14 +120,26 @@ function applyGallery(g: Gallery, upserts: readonly GalleryItem[], deletes: read
 }
 
 function loadGallery(p: Parts): void {
+  // streamed row by row: a 50,000-template gallery is not held twice while it is indexed
+  setGallery(
+    p,
+    galleryOf(p.store.count('gallery'), (add) => p.store.each<GalleryItem>('gallery', add)),
+  );
+}
+
+/** A gallery of the templates `fill` adds, in the dimension of the first one (none: the shipped embedder's). */
+function galleryOf(count: number, fill: (add: (t: GalleryItem) => void) => void): Gallery {
   let gallery: Gallery | undefined;
-  const count = p.store.count('gallery');
-  p.store.each<GalleryItem>('gallery', (t) => {
+  fill((t) => {
     gallery ??= new Gallery(t.dim, Math.max(1024, count));
     applyGallery(gallery, [t], []);
   });
-  p.gallery = gallery ?? new Gallery(EMBEDDING_DIM);
-  if (p.faces) p.faces.gallery = p.gallery;
+  return gallery ?? new Gallery(EMBEDDING_DIM);
+}
+
+function setGallery(p: Parts, gallery: Gallery): void {
+  p.gallery = gallery;
+  if (p.faces) p.faces.gallery = gallery;
 }
 
 function assemble(o: GatewayOptions): Parts {

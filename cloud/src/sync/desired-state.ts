@@ -24,10 +24,13 @@ import { syncLinkOf } from './publisher.js';
 import {
   changedItems,
   emptySection,
+  keyOf,
   manifestVersion,
   type SectionRow,
   type StoredUpsert,
   sectionRows,
+  unkey,
+  type Written,
   writeChange,
 } from './store.js';
 
@@ -112,6 +115,18 @@ export function desiredState(deps: CloudDeps) {
     const rows = await changedItems(driver, gatewayId, section, fromVersion, full);
     const upserts = rows.flatMap((r) => (r.deleted || !r.body ? [] : [r.body]));
     const deletes = rows.filter((r) => r.deleted).map((r) => ({ kind: r.kind, id: r.id }));
+    return signed(gatewayId, section, full ? 0 : fromVersion, row.version, upserts, deletes);
+  }
+
+  /** The delta packed into chunks, each signed on its own (a gateway verifies every chunk as it arrives). */
+  async function signed(
+    gatewayId: string,
+    section: DeltaSection,
+    fromVersion: number,
+    toVersion: number,
+    upserts: readonly object[],
+    deletes: readonly { kind: string; id: string }[],
+  ): Promise<SyncDocument[]> {
     const chunks = pack(upserts, deletes, limitsOf(section));
     const signer = await signing.signer('desired');
     return chunks.map((c, index) => ({
@@ -120,8 +135,8 @@ export function desiredState(deps: CloudDeps) {
         {
           gatewayId,
           section,
-          fromVersion: full ? 0 : fromVersion,
-          toVersion: row.version,
+          fromVersion,
+          toVersion,
           chunk: { index, count: chunks.length },
           upserts: c.upserts,
           deletes: c.deletes,
@@ -131,15 +146,42 @@ export function desiredState(deps: CloudDeps) {
     }));
   }
 
+  /**
+   * The delta a put just wrote, from the items in hand: the same documents `deltaFor(previous)` would build,
+   * without rereading and re-parsing the bodies. A section whose tombstones were pruned past the gateway's
+   * version needs a full copy, which only the database has.
+   */
+  function justWritten(gatewayId: string, section: Section, w: Written, upserts: readonly StoredUpsert[]) {
+    if (section === 'config' || (w.previous > 0 && w.previous < w.row.horizon)) {
+      return deltaFor(gatewayId, section, w.previous);
+    }
+    const latest = new Map<string, object>();
+    for (const u of upserts) {
+      const k = keyOf(u);
+      if (w.upserted.has(k) && !w.deleted.has(k)) latest.set(k, u.body);
+    }
+    const bodies = [...latest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, body]) => body);
+    // from a section the gateway never had, the delta is the whole section: no tombstone to send
+    const deletes = w.previous === 0 ? [] : [...w.deleted].map(unkey);
+    return signed(gatewayId, section, w.previous, w.row.version, bodies, deletes);
+  }
+
   /** Sends what takes the gateway from `from` (per section) to now, then the manifest. No-op without a link. */
   async function push(gatewayId: string, from: Partial<Record<Section, number>>): Promise<boolean> {
+    if (!syncLinkOf(deps)) return false;
+    const docs: SyncDocument[] = [];
+    for (const [section, version] of Object.entries(from) as [Section, number][]) {
+      docs.push(...(await deltaFor(gatewayId, section, version)));
+    }
+    return send(gatewayId, docs);
+  }
+
+  async function send(gatewayId: string, docs: readonly SyncDocument[]): Promise<boolean> {
     const link = syncLinkOf(deps);
     if (!link) return false;
-    for (const [section, version] of Object.entries(from) as [Section, number][]) {
-      for (const d of await deltaFor(gatewayId, section, version)) {
-        const name = d.name as 'accessSync';
-        await link.publish(topicFor(name, { gatewayId }), encode(name, d.doc as never));
-      }
+    for (const d of docs) {
+      const name = d.name as 'accessSync';
+      await link.publish(topicFor(name, { gatewayId }), encode(name, d.doc as never));
     }
     await link.publish(
       topicFor('desiredState', { gatewayId }),
@@ -150,11 +192,10 @@ export function desiredState(deps: CloudDeps) {
   }
 
   async function store(gatewayId: string, section: Section, upserts: StoredUpsert[], deletes: Change['deletes']) {
-    const before = (await sectionRows(driver, gatewayId)).get(section)?.version ?? 0;
-    const row = await writeChange(driver, gatewayId, section, upserts, deletes ?? []);
-    if (!row) return { gatewayId, changed: false } as const;
-    await push(gatewayId, { [section]: before });
-    return { gatewayId, changed: true, version: row.version } as const;
+    const w = await writeChange(driver, gatewayId, section, upserts, deletes ?? []);
+    if (!w) return { gatewayId, changed: false } as const;
+    if (syncLinkOf(deps)) await send(gatewayId, await justWritten(gatewayId, section, w, upserts));
+    return { gatewayId, changed: true, version: w.row.version } as const;
   }
 
   /** Upserts and deletes items of a section (not config: see setConfig); bumps the version, pushes the delta. */
