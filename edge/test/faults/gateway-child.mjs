@@ -1,10 +1,11 @@
 // The gateway as its own process, for the fault harness (SIGKILL needs a process to kill): the local broker on a
 // fixed port, the Gateway on a data folder prepared by the test, and the cloud link (uplink, telemetry, budget,
-// health). Runs the compiled edge (dist/). Prints `ready <port>` once up, then `seq <lastSeq> <ackedSeq>` every 100 ms.
-// argv: dataDir localPort cloudUrl gatewayId budgetBytes clockOffsetMs
+// health), authenticated to the cloud broker by gateway id + secret. Runs the compiled edge (dist/). Prints
+// `ready <port>` once up, then `seq <lastSeq> <ackedSeq>` every 100 ms.
+// argv: dataDir localPort cloudUrl gatewayId secret budgetBytes clockOffsetMs
 import { CloudLink, Gateway, startLocalBroker } from '../../dist/index.js';
 
-const [dataDir, port, cloudUrl, gatewayId, budget, offset] = process.argv.slice(2);
+const [dataDir, port, cloudUrl, gatewayId, secret, budget, offset] = process.argv.slice(2);
 const skew = Number(offset ?? 0);
 const now = () => Date.now() + skew; // a jumped clock: the box's RTC after a bad NTP step
 
@@ -15,6 +16,8 @@ await gw.start();
 const link = new CloudLink({
   url: cloudUrl,
   gatewayId,
+  username: gatewayId,
+  password: secret,
   parts: gw.parts,
   dataDir,
   budgetBytes: Number(budget),

@@ -40,6 +40,7 @@ export function startChild(args: {
   port: number;
   cloudUrl: string;
   gatewayId: string;
+  secret: string;
   budgetBytes: number;
   clockOffsetMs?: number;
   stderr?: string[];
@@ -52,6 +53,7 @@ export function startChild(args: {
       String(args.port),
       args.cloudUrl,
       args.gatewayId,
+      args.secret,
       String(args.budgetBytes),
       String(args.clockOffsetMs ?? 0),
     ],

@@ -1,5 +1,6 @@
 // A stand-in for the cloud side of the uplink: a broker and an ingest that stores by (gateway id, seq) and acks the
-// contiguous watermark — the rule the real ingest (cloud/src/ingest) follows. Tests that need the real one use it.
+// contiguous watermark — the rule the real ingest (cloud/src/ingest) follows. The uplink's unit tests use it (it shows
+// arrival order and can stop acking); the fault harness and cloud-e2e run against the real cloud.
 import { type LocalBroker, startLocalBroker } from '@estate/edge';
 import {
   decodeAs,
@@ -25,14 +26,11 @@ export interface StandInCloud {
   setAcking(on: boolean): void;
   /** destroys one client's socket (a link cut the client notices) */
   cut(clientId: string): void;
-  /** the broker goes away (listener closed, every socket dropped) for `ms`, then comes back on the same port */
-  outage(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function aCloud(): Promise<StandInCloud> {
-  let broker: LocalBroker = await startLocalBroker({ port: 0 });
-  const port = broker.port;
+  const broker: LocalBroker = await startLocalBroker({ port: 0 });
   const url = broker.url;
   const stored = new Map<string, Map<number, GatewayEvent>>();
   const arrivals = new Map<string, number[]>();
@@ -43,11 +41,9 @@ export async function aCloud(): Promise<StandInCloud> {
   let duplicates = 0;
   let acking = true;
   let connects = 0;
-  const watch = (b: LocalBroker) =>
-    b.broker.on('client', (c) => {
-      if (c.id !== 'ingest') connects++;
-    });
-  watch(broker);
+  broker.broker.on('client', (c) => {
+    if (c.id !== 'ingest') connects++;
+  });
   const ingest = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'ingest', reconnectPeriod: 50 });
   await ingest.subscribeAsync(['estate/v1/gw/+/events', 'estate/v1/gw/+/telemetry', 'estate/v1/gw/+/health'], {
     qos: 1,
@@ -105,17 +101,6 @@ export async function aCloud(): Promise<StandInCloud> {
       (broker.broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients[
         clientId
       ]?.conn.destroy(),
-    outage: async (ms) => {
-      for (const c of Object.values(
-        (broker.broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients,
-      ))
-        c.conn.destroy();
-      await broker.close();
-      await new Promise((r) => setTimeout(r, ms));
-      broker = await startLocalBroker({ port });
-      if (broker.port !== port) throw new Error(`cloud broker came back on ${broker.port}, not ${port}`);
-      watch(broker);
-    },
     close: async () => {
       await ingest.endAsync(true);
       await broker.close();
