@@ -7,6 +7,7 @@ import { verifyBleKey } from '@estate/protocols';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estatePinKey, pinHash } from '../src/modules/access/pins.js';
+import { desiredState } from '../src/sync/index.js';
 import { lastQueued, pairedGateway, phoneKey, queuedSince, trustedRing } from './access-helpers.js';
 import { type TestCloud, testCloud } from './helpers/cloud.js';
 
@@ -203,6 +204,14 @@ describe('BLE keys', () => {
       payload: { overlapHours: 24 },
     });
     expect(rot.json().keysToReissue).toBeGreaterThanOrEqual(1);
+    // the gateways' config now trusts the new key, and still the old one during the overlap
+    const [config] = await desiredState(c.deps).deltaFor('gw-a', 'config', 0);
+    if (!config) throw new Error('no config pushed to gw-a');
+    const trusted = (config.doc as unknown as { config: { trustedKeys: { keyId: string }[] } }).config.trustedKeys;
+    const oldKid = (
+      verifyBleKey(old.credential, { ring: await keyRing(), now: Date.now() }) as { claims: { kid: string } }
+    ).claims.kid;
+    expect(trusted.map((k) => k.keyId)).toEqual(expect.arrayContaining([rot.json().keyId, oldKid]));
     expect(verifyBleKey(old.credential, { ring: await keyRing(), now: Date.now() }).ok).toBe(true);
     const fresh = await c.call(c.tokens.staff, { method: 'GET', url: `/api/ble-keys/${old.id}/credential` });
     const v = verifyBleKey(fresh.json().credential, { ring: await keyRing(), now: Date.now() });

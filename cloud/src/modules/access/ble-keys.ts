@@ -12,6 +12,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { requestNotification } from '../../core/notify.js';
 import { DateTime, ErrorResponses, IdParams, Text, Uuid } from '../../core/schemas.js';
 import { change, type Tx } from '../../core/tx.js';
+import { desiredState } from '../../sync/index.js';
 import { type Acting, personInScope, requireActiveHousehold, wireId } from './common.js';
 import { afterCommit, type CredentialItem, queueDesired, revocation } from './desired.js';
 import { ensureHouseholdAccess } from './groups.js';
@@ -235,6 +236,11 @@ export function bleKeyService(deps: CloudDeps) {
           after: { purpose: 'ble_key', overlapHours, stale: stale.length },
         });
       });
+      // every gateway must trust the new key before a phone shows a credential signed by it: re-push the config
+      // section (setConfig fills trustedKeys from signing.trusted(), old key still in during the overlap)
+      const ds = desiredState(deps);
+      const gateways = await prisma.gateway.findMany({ where: { status: { not: 'retired' } }, select: { id: true } });
+      for (const g of gateways) await ds.setConfig(g.id);
       return { keyId, overlapHours, keysToReissue: stale.length };
     },
   };

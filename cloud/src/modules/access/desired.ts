@@ -71,13 +71,18 @@ const running = new WeakMap<object, Promise<FlushResult>>();
 
 /**
  * Pushes queued deltas in id order and marks each pushed. A failed push stops the run (later deltas may depend
- * on it) and is tried again by the next flush. Runs of one process never overlap; two cloud instances may push
+ * on it) and is tried again by the next flush. `settledMs` leaves younger rows alone: the background retry takes
+ * only what the committing request's own flush (afterCommit) failed to push, instead of racing it. Runs of one process never overlap; two cloud instances may push
  * the same delta twice, which is harmless (upserts and deletes are idempotent), but could in a rare race push two
  * deltas of one item out of order (no full resync from the access tables repairs that yet: see README).
  */
-export function flushDesired(deps: CloudDeps, sink = desiredSink(deps)): Promise<FlushResult> {
+export function flushDesired(
+  deps: CloudDeps,
+  sink = desiredSink(deps),
+  opts: { settledMs?: number } = {},
+): Promise<FlushResult> {
   const previous = running.get(deps) ?? Promise.resolve(undefined);
-  const next = previous.then(() => flushOnce(deps, sink));
+  const next = previous.then(() => flushOnce(deps, sink, opts.settledMs ?? 0));
   running.set(
     deps,
     next.catch(() => ({ pushed: 0, pending: 0 })),
@@ -85,13 +90,17 @@ export function flushDesired(deps: CloudDeps, sink = desiredSink(deps)): Promise
   return next;
 }
 
-async function flushOnce(deps: CloudDeps, sink: DesiredSink): Promise<FlushResult> {
+async function flushOnce(deps: CloudDeps, sink: DesiredSink, settledMs: number): Promise<FlushResult> {
   const { prisma } = deps;
   const pending = () => prisma.accessDesiredQueue.count({ where: { pushedAt: null } });
+  // the background retry: only rows left unpushed for settledMs (the app's clock against the row's database
+  // timestamp: clock skew only shifts when a retry happens)
+  const where =
+    settledMs > 0 ? { pushedAt: null, createdAt: { lt: new Date(Date.now() - settledMs) } } : { pushedAt: null };
   let pushed = 0;
   for (;;) {
     const rows = await prisma.accessDesiredQueue.findMany({
-      where: { pushedAt: null },
+      where,
       orderBy: { id: 'asc' },
       take: 100,
     });

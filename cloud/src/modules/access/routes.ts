@@ -16,7 +16,10 @@ const access: FastifyPluginAsync = async (app) => {
     await app.register(part);
   }
   // Deltas a failed push left in the queue are retried in the background.
-  const timer = setInterval(() => void flushDesired(app.deps).catch(() => undefined), 10_000);
+  const timer = setInterval(
+    () => void flushDesired(app.deps, undefined, { settledMs: 10_000 }).catch(() => undefined),
+    10_000,
+  );
   timer.unref();
   app.addHook('onClose', async () => clearInterval(timer));
 };
