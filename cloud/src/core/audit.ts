@@ -1,7 +1,7 @@
-// Appending to the hash-chained audit log. Appends are serialised by a transaction-scoped advisory lock so that
-// each row's prev_hash is the hash of the row before it, even with several instances writing.
+// Appending to the hash-chained audit log: each row's prev_hash is the hash of the row before it, even with several
+// instances writing (see appendAudits).
 import { createHash } from 'node:crypto';
-import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { canonicalJson, type Json, toJson } from './canonical-json.js';
 import type { Actor } from './context.js';
 
@@ -41,14 +41,12 @@ export function auditHash(row: AuditRow): string {
     .digest('hex');
 }
 
-// Prisma writes SQL NULL for an omitted Json field; `null` itself would need Prisma.DbNull.
-const jsonField = (v: Json | null): Prisma.InputJsonValue | undefined => (v === null ? undefined : v);
+const jsonParam = (v: Json | null) => (v === null ? null : JSON.stringify(v));
+const headSql = Prisma.sql`coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), ${GENESIS_HASH})`;
 
-export async function appendAudit(tx: Prisma.TransactionClient, actor: Actor, event: AuditEvent): Promise<void> {
-  await tx.$executeRaw`SELECT 1 FROM (SELECT pg_advisory_xact_lock(${LOCK_ID})) AS locked`;
-  const last = await tx.auditEntry.findFirst({ orderBy: { id: 'desc' }, select: { hash: true } });
-  const row: AuditRow = {
-    at: new Date(),
+function rowOf(actor: Actor, event: AuditEvent, at: Date, prevHash: string): AuditRow {
+  return {
+    at,
     actorId: actor.principal?.accountId ?? (actor.system ? `system:${actor.system}` : null),
     actorRole: actor.principal?.role ?? null,
     action: event.action,
@@ -60,11 +58,55 @@ export async function appendAudit(tx: Prisma.TransactionClient, actor: Actor, ev
     after: event.after === undefined ? null : toJson(event.after),
     requestId: actor.requestId,
     ip: actor.ip,
-    prevHash: last?.hash ?? GENESIS_HASH,
+    prevHash,
   };
-  await tx.auditEntry.create({
-    data: { ...row, before: jsonField(row.before), after: jsonField(row.after), hash: auditHash(row) },
+}
+
+/** Inserts the chained rows only if the chain's head is still `head` (read again by this statement). */
+async function insertAfter(tx: Prisma.TransactionClient, actor: Actor, events: readonly AuditEvent[], head: string) {
+  const at = new Date();
+  let prev = head;
+  const values = events.map((event, i) => {
+    const row = rowOf(actor, event, at, prev);
+    prev = auditHash(row);
+    return Prisma.sql`(${i}, ${row.at}::timestamptz, ${row.actorId}, ${row.actorRole}, ${row.action}, ${row.entity},
+      ${row.entityId}, ${row.estateId}::uuid, ${row.outcome}, ${jsonParam(row.before)}::jsonb,
+      ${jsonParam(row.after)}::jsonb, ${row.requestId}, ${row.ip}, ${row.prevHash}, ${prev})`;
   });
+  return tx.$executeRaw`
+    INSERT INTO audit_log (at, actor_id, actor_role, action, entity, entity_id, estate_id, outcome, before, after,
+                           request_id, ip, prev_hash, hash)
+    SELECT at, actor_id, actor_role, action, entity, entity_id, estate_id, outcome, before, after,
+           request_id, ip, prev_hash, hash
+    FROM (VALUES ${Prisma.join(values)}) AS v(ord, at, actor_id, actor_role, action, entity, entity_id, estate_id,
+          outcome, before, after, request_id, ip, prev_hash, hash)
+    WHERE ${headSql} = ${head}
+    ORDER BY ord`;
+}
+
+/**
+ * Appends events, in order, to the chain in two statements. Appends are serialised by a transaction-scoped
+ * advisory lock. The first statement takes it and reads the head, but with the snapshot of the statement's start,
+ * which can miss a row another writer committed while this one waited for the lock; so the insert (whose
+ * snapshot is taken with the lock held) checks the head is still the one read and otherwise inserts nothing, and
+ * the head is then read again under the lock. A row's prev_hash is thus always the hash of the row before it.
+ */
+export async function appendAudits(
+  tx: Prisma.TransactionClient,
+  actor: Actor,
+  events: readonly AuditEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const [locked] = await tx.$queryRaw<{ hash: string }[]>`
+    SELECT ${headSql} AS hash FROM (SELECT pg_advisory_xact_lock(${LOCK_ID})) AS locked`;
+  if ((await insertAfter(tx, actor, events, locked?.hash ?? GENESIS_HASH)) === events.length) return;
+  const [head] = await tx.$queryRaw<{ hash: string }[]>`SELECT ${headSql} AS hash`;
+  const inserted = await insertAfter(tx, actor, events, head?.hash ?? GENESIS_HASH);
+  if (inserted !== events.length) throw new Error('audit chain head moved while the lock was held');
+}
+
+export function appendAudit(tx: Prisma.TransactionClient, actor: Actor, event: AuditEvent): Promise<void> {
+  return appendAudits(tx, actor, [event]);
 }
 
 /** For events outside a business transaction (sensitive reads, denials). */

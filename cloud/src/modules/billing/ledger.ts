@@ -6,19 +6,17 @@ import { n } from './money.js';
 
 export type AllocationSource = 'payment' | 'credit' | 'credit_note' | 'refund';
 
-/** Locks (creating if needed) the household's account row; returns its credit. */
+/**
+ * Locks (creating if needed) the household's account row; returns its credit. One statement: the upsert's
+ * no-op update takes the row lock and returns the latest committed credit, as SELECT … FOR UPDATE would.
+ */
 export async function lockAccount(tx: Tx, householdId: string, estateId: string): Promise<number> {
-  await tx.$executeRawUnsafe(
-    'INSERT INTO billing_accounts (household_id, estate_id) VALUES ($1::uuid, $2::uuid) ON CONFLICT DO NOTHING',
-    householdId,
-    estateId,
-  );
-  const [row] = await tx.$queryRawUnsafe<{ credit_fen: bigint }[]>(
-    'SELECT credit_fen FROM billing_accounts WHERE household_id = $1::uuid FOR UPDATE',
-    householdId,
-  );
+  const [row] = await tx.$queryRawUnsafe<{ credit_fen: bigint }[]>(LOCK_ACCOUNT_SQL, householdId, estateId);
   return n(row?.credit_fen);
 }
+
+export const LOCK_ACCOUNT_SQL = `INSERT INTO billing_accounts (household_id, estate_id) VALUES ($1::uuid, $2::uuid)
+  ON CONFLICT (household_id) DO UPDATE SET credit_fen = billing_accounts.credit_fen RETURNING credit_fen`;
 
 export async function setCredit(tx: Tx, householdId: string, creditFen: number): Promise<void> {
   await tx.$executeRawUnsafe(
@@ -65,6 +63,8 @@ export async function settle(
   prefer: readonly string[] = [],
 ): Promise<number> {
   let left = credit;
+  const bills: string[] = [];
+  const amounts: string[] = [];
   if (left > 0) {
     const due = await tx.$queryRawUnsafe<{ id: string; due: bigint }[]>(
       `SELECT id::text, total_fen - paid_fen AS due FROM bills
@@ -76,11 +76,32 @@ export async function settle(
     for (const b of due) {
       if (left <= 0) break;
       const take = Math.min(left, n(b.due));
-      await allocate(tx, householdId, b.id, take, source, refId);
+      if (take !== 0) {
+        bills.push(b.id);
+        amounts.push(String(take));
+      }
       left -= take;
     }
   }
-  await setCredit(tx, householdId, left);
+  if (bills.length === 0) {
+    await setCredit(tx, householdId, left);
+    return left;
+  }
+  // The allocations and the credit left in one statement (same rows, same order as allocate() one by one).
+  await tx.$executeRawUnsafe(
+    `WITH alloc AS (SELECT * FROM unnest(string_to_array($2, ',')::uuid[], string_to_array($3, ',')::bigint[])
+                    WITH ORDINALITY AS a(bill_id, amount_fen, ord)),
+          paid AS (UPDATE bills SET paid_fen = bills.paid_fen + alloc.amount_fen FROM alloc WHERE bills.id = alloc.bill_id),
+          allocated AS (INSERT INTO bill_allocations (household_id, bill_id, amount_fen, source, ref_id)
+                   SELECT $1::uuid, bill_id, amount_fen, $4, $5 FROM alloc ORDER BY ord)
+     UPDATE billing_accounts SET credit_fen = $6, updated_at = now() WHERE household_id = $1::uuid`,
+    householdId,
+    bills.join(','),
+    amounts.join(','),
+    source,
+    refId,
+    BigInt(left),
+  );
   return left;
 }
 

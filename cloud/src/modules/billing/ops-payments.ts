@@ -4,11 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit, recordAudit } from '../../core/audit.js';
 import { AppError, notFound } from '../../core/errors.js';
-import { change } from '../../core/tx.js';
+import { change, type Tx } from '../../core/tx.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { NotifyRejected, type NotifyRequest } from './channels/types.js';
-import { lockAccount, settle, unallocate } from './ledger.js';
+import { lockAccount, unallocate } from './ledger.js';
 import { n } from './money.js';
+import { applyNotification, type Outcome } from './payment-credit.js';
 import { authorizeBilling } from './policy.js';
 import { type Acting, type BillingScope, ORDER_TTL_MS, tradeNo } from './scope.js';
 import { BILLING_TOPICS } from './topics.js';
@@ -98,12 +99,14 @@ export function paymentOps(scope: BillingScope) {
      */
     async notify(channelName: string, req: NotifyRequest, now = new Date()) {
       const ch = channel(channelName);
-      const log = async (
-        outcome: 'credited' | 'duplicate' | 'ignored' | 'rejected',
-        reason: string | null,
-        v?: Partial<Verified>,
-      ) => {
-        await prisma.paymentNotification.create({
+      const headers = Object.fromEntries(
+        Object.entries(req.headers)
+          .filter(([k]) => /^(wechatpay-|x-sandbox-|content-type)/i.test(k))
+          .map(([k, v]) => [k, String(v)]),
+      );
+      // Every notification is logged, and a refused one audited, in the same commit as what it did.
+      const log = async (tx: Tx, outcome: Outcome['outcome'], reason: string | null, v?: Partial<Verified>) => {
+        await tx.paymentNotification.create({
           data: {
             channel: ch.name,
             outcome,
@@ -112,102 +115,34 @@ export function paymentOps(scope: BillingScope) {
             channelTxnId: v?.channelTxnId ?? null,
             amountFen: v?.amountFen !== undefined && Number.isSafeInteger(v.amountFen) ? BigInt(v.amountFen) : null,
             body: req.body.slice(0, 20_000),
-            headers: Object.fromEntries(
-              Object.entries(req.headers)
-                .filter(([k]) => /^(wechatpay-|x-sandbox-|content-type)/i.test(k))
-                .map(([k, v]) => [k, String(v)]),
-            ),
+            headers,
           },
         });
-      };
-      const reject = async (reason: string, v?: Partial<Verified>) => {
-        await log('rejected', reason, v);
-        await recordAudit(prisma, systemLike(ch.name), {
+        if (outcome !== 'rejected') return;
+        await appendAudit(tx, systemLike(ch.name), {
           action: 'billing.notification',
           entity: 'payment_order',
           entityId: v?.outTradeNo ?? null,
           outcome: 'denied',
           after: { channel: ch.name, reason, channelTxnId: v?.channelTxnId ?? null, amountFen: v?.amountFen ?? null },
         });
-        return { ok: false, outcome: 'rejected' as const, reason, ack: ch.ack(false) };
       };
       let v: Verified;
       try {
         v = ch.verifyNotification(req, now);
       } catch (err) {
-        if (err instanceof NotifyRejected) return reject(err.message);
-        return reject('malformed notification');
+        const reason = err instanceof NotifyRejected ? err.message : 'malformed notification';
+        await prisma.$transaction((tx) => log(tx, 'rejected', reason));
+        return { ok: false, outcome: 'rejected' as const, reason, ack: ch.ack(false) };
       }
-      type Outcome = { outcome: 'credited' | 'duplicate' | 'ignored' | 'rejected'; reason: string | null };
       const result = await prisma.$transaction(async (tx): Promise<Outcome> => {
-        const [order] = await tx.$queryRawUnsafe<
-          {
-            id: string;
-            estate_id: string;
-            household_id: string;
-            channel: string;
-            amount_fen: bigint;
-            currency: string;
-            status: string;
-            bill_ids: string[];
-          }[]
-        >(
-          `SELECT id::text, estate_id::text, household_id::text, channel, amount_fen, currency, status, bill_ids
-           FROM payment_orders WHERE out_trade_no = $1 FOR UPDATE`,
-          v.outTradeNo,
-        );
-        if (!order) return { outcome: 'rejected', reason: 'unknown order' };
-        if (order.channel !== ch.name) return { outcome: 'rejected', reason: 'channel mismatch' };
-        if (v.currency !== order.currency) return { outcome: 'rejected', reason: 'currency mismatch' };
-        if (v.amountFen !== n(order.amount_fen)) return { outcome: 'rejected', reason: 'amount mismatch' };
-        const same = await tx.payment.findUnique({
-          where: { channel_channelTxnId: { channel: ch.name, channelTxnId: v.channelTxnId } },
-        });
-        if (same)
-          return { outcome: 'duplicate', reason: same.orderId === order.id ? null : 'transaction of another order' };
-        // Not (yet) paid, or a later state arriving first: nothing to credit; the success will come.
-        if (!v.succeeded) return { outcome: 'ignored', reason: `state ${v.state}` };
-        if (order.status === 'paid')
-          return { outcome: 'rejected', reason: 'order already paid by another transaction' };
-        const actor = systemLike(ch.name);
-        const payment = await tx.payment.create({
-          data: {
-            estateId: order.estate_id,
-            householdId: order.household_id,
-            orderId: order.id,
-            channel: ch.name,
-            channelTxnId: v.channelTxnId,
-            amountFen: BigInt(v.amountFen),
-            currency: v.currency,
-            paidAt: v.paidAt,
-          },
-        });
-        await tx.paymentOrder.update({ where: { id: order.id }, data: { status: 'paid', paidAt: v.paidAt } });
-        const credit = await lockAccount(tx, order.household_id, order.estate_id);
-        const left = await settle(tx, order.household_id, credit + v.amountFen, 'payment', payment.id, order.bill_ids);
-        await tx.outboxEvent.create({
-          data: {
-            topic: BILLING_TOPICS.paymentReceived,
-            aggregateId: order.household_id,
-            payload: { paymentId: payment.id, amountFen: v.amountFen, channel: ch.name, creditFen: left },
-          },
-        });
-        await appendAudit(tx, actor, {
-          action: 'billing.payment',
-          entity: 'payment',
-          entityId: payment.id,
-          estateId: order.estate_id,
-          after: {
-            outTradeNo: v.outTradeNo,
-            channelTxnId: v.channelTxnId,
-            amountFen: v.amountFen,
-            creditLeftFen: left,
-          },
-        });
-        return { outcome: 'credited', reason: null };
+        const r = await applyNotification(tx, ch.name, v);
+        await log(tx, r.outcome, r.reason, v);
+        return r;
       });
-      if (result.outcome === 'rejected') return reject(result.reason ?? 'rejected', v);
-      await log(result.outcome, result.reason, v);
+      if (result.outcome === 'rejected') {
+        return { ok: false, outcome: 'rejected' as const, reason: result.reason ?? 'rejected', ack: ch.ack(false) };
+      }
       // A duplicate is acknowledged so the provider stops retrying; it credits nothing.
       return { ok: true, outcome: result.outcome, reason: result.reason, ack: ch.ack(true) };
     },
