@@ -11,6 +11,8 @@ export interface Point {
 
 export interface Candidate {
   id: string;
+  /** The technician's account (whom an assignment notifies), when known. */
+  accountId?: string;
   name: string;
   skills: readonly string[];
   onDuty: boolean;
@@ -32,6 +34,9 @@ export interface DispatchInput {
 
 export interface Choice {
   technicianId: string;
+  /** The technician's account and name, when the choice already knows them (saves reading the technician). */
+  accountId?: string;
+  name?: string;
   distanceM: number | null;
   openOrders: number;
   reason: string;
@@ -79,6 +84,7 @@ export function chooseTechnician(input: DispatchInput, candidates: readonly Cand
   const { c, distanceM: d } = best;
   return {
     technicianId: c.id,
+    ...(c.accountId ? { accountId: c.accountId, name: c.name } : {}),
     distanceM: d,
     openOrders: c.openOrders,
     reason: describe({ distanceM: d, openOrders: c.openOrders }, skill),

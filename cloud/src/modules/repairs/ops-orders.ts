@@ -3,6 +3,7 @@
 // Every change goes through `change()` so the order, its transition row and its audit row commit together; a
 // transition updates `WHERE status = <from>`, so two people acting at once cannot both move the same order.
 import { randomUUID } from 'node:crypto';
+import { type AuditEvent, appendAudits } from '../../core/audit.js';
 import { authorize, estateFilter } from '../../core/authz.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { requestNotification } from '../../core/notify.js';
@@ -16,6 +17,7 @@ import {
   type Acting,
   actorId,
   auditable,
+  type Loaded,
   minutes,
   orderView,
   type RepairScope,
@@ -54,8 +56,15 @@ export function orderOps(scope: RepairScope) {
       const stored = await storePhotos(id, place.estateId, photos);
       const now = clock();
       const sla = CATEGORIES[input.category];
+      // The order as the transaction leaves it, so the answer need not read it again.
+      let known: Loaded | undefined;
       try {
-        await change(prisma, actor, async (tx, audit) => {
+        await prisma.$transaction(async (tx) => {
+          // The submission's and the assignment's audit rows are appended together, in order, at the end.
+          const events: AuditEvent[] = [];
+          const audit = async (event: AuditEvent) => {
+            events.push(event);
+          };
           const o = await tx.repairOrder.create({
             data: {
               id,
@@ -84,13 +93,20 @@ export function orderOps(scope: RepairScope) {
             after: { ...auditable(o), place: input.place.kind, photos: stored.rows.length },
           });
           const choice = await autoChoice(tx, o);
-          if (choice) await assignTo(tx, audit, actor, o, choice, 'auto', 'dispatched');
+          known = { ...o, technician: null };
+          if (choice) {
+            const after = await assignTo(tx, audit, actor, o, choice, 'auto', 'dispatched', true);
+            const { accountId, name } = choice;
+            known =
+              accountId && name ? { ...after, technician: { id: choice.technicianId, name, accountId } } : undefined;
+          }
+          await appendAudits(tx, actor, events);
         });
       } catch (err) {
         await stored.undo();
         throw err;
       }
-      return detail(actor, id);
+      return detail(actor, id, known);
     },
 
     async list(

@@ -13,6 +13,7 @@ type Db = PrismaClient | Tx;
 
 interface CandidateRow {
   id: string;
+  account_id: string;
   name: string;
   skills: unknown;
   on_duty: boolean;
@@ -35,7 +36,7 @@ interface CandidateRow {
  */
 export function candidatesSql(estateId: string): Prisma.Sql {
   return Prisma.sql`
-    SELECT t.id::text, t.name, t.skills, t.on_duty, t.shift_start_min, t.shift_end_min, t.lat_e6, t.lng_e6,
+    SELECT t.id::text, t.account_id::text, t.name, t.skills, t.on_duty, t.shift_start_min, t.shift_end_min, t.lat_e6, t.lng_e6,
            t.located_at, bp.lat_e6 AS base_lat, bp.lng_e6 AS base_lng, coalesce(w.open_orders, 0) AS open_orders
     FROM technicians t
     LEFT JOIN building_positions bp ON bp.building_id = t.base_building_id
@@ -46,24 +47,48 @@ export function candidatesSql(estateId: string): Prisma.Sql {
     WHERE t.estate_id = ${estateId}::uuid`;
 }
 
+function candidateOf(r: CandidateRow, now: Date): Candidate {
+  const fresh = r.located_at && now.getTime() - r.located_at.getTime() <= LOCATION_FRESH_MS;
+  let position: Point | null = null;
+  if (fresh && r.lat_e6 !== null && r.lng_e6 !== null) position = { latE6: r.lat_e6, lngE6: r.lng_e6 };
+  else if (r.base_lat !== null && r.base_lng !== null) position = { latE6: r.base_lat, lngE6: r.base_lng };
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    skills: Array.isArray(r.skills) ? r.skills.filter((s): s is string => typeof s === 'string') : [],
+    onDuty: r.on_duty,
+    shiftStartMin: r.shift_start_min,
+    shiftEndMin: r.shift_end_min,
+    position,
+    openOrders: r.open_orders,
+  };
+}
+
 export async function candidatesOf(db: Db, estateId: string, now: Date): Promise<Candidate[]> {
   const rows = await db.$queryRaw<CandidateRow[]>(candidatesSql(estateId));
-  return rows.map((r) => {
-    const fresh = r.located_at && now.getTime() - r.located_at.getTime() <= LOCATION_FRESH_MS;
-    let position: Point | null = null;
-    if (fresh && r.lat_e6 !== null && r.lng_e6 !== null) position = { latE6: r.lat_e6, lngE6: r.lng_e6 };
-    else if (r.base_lat !== null && r.base_lng !== null) position = { latE6: r.base_lat, lngE6: r.base_lng };
-    return {
-      id: r.id,
-      name: r.name,
-      skills: Array.isArray(r.skills) ? r.skills.filter((s): s is string => typeof s === 'string') : [],
-      onDuty: r.on_duty,
-      shiftStartMin: r.shift_start_min,
-      shiftEndMin: r.shift_end_min,
-      position,
-      openOrders: r.open_orders,
-    };
-  });
+  return rows.map((r) => candidateOf(r, now));
+}
+
+/**
+ * All a dispatch decision reads, in one statement: the estate's time zone, the position of the order's building
+ * and the candidates (none: one row with the candidate columns null).
+ */
+export async function dispatchContextOf(db: Db, estateId: string, buildingId: string | null, now: Date) {
+  const rows = await db.$queryRaw<
+    (Omit<CandidateRow, 'id'> & { id: string | null; timezone: string; at_lat: number | null; at_lng: number | null })[]
+  >`
+    SELECT e.timezone, op.lat_e6 AS at_lat, op.lng_e6 AS at_lng, c.*
+    FROM estates e
+    LEFT JOIN building_positions op ON op.building_id = ${buildingId}::uuid
+    LEFT JOIN (${candidatesSql(estateId)}) c ON true
+    WHERE e.id = ${estateId}::uuid`;
+  const first = rows[0];
+  if (!first) throw new Error(`estate ${estateId} not found`);
+  const at: Point | null =
+    first.at_lat !== null && first.at_lng !== null ? { latE6: first.at_lat, lngE6: first.at_lng } : null;
+  const candidates = rows.flatMap((r) => (r.id === null ? [] : [candidateOf({ ...r, id: r.id }, now)]));
+  return { timezone: first.timezone, at, candidates };
 }
 
 export async function positionOf(db: Db, buildingId: string | null): Promise<Point | null> {

@@ -13,7 +13,7 @@ import type { Audit, Tx } from '../../core/tx.js';
 import type { RepairOrder } from '../../generated/prisma/client.js';
 import { CATEGORIES, type Category, NEXT, type Status } from './categories.js';
 import { type Choice, chooseTechnician, localMinute } from './dispatch.js';
-import { candidatesOf, positionOf } from './repository.js';
+import { dispatchContextOf } from './repository.js';
 
 export type Acting = Actor & { principal: Principal };
 export type Clock = () => Date;
@@ -51,7 +51,7 @@ export const STAMP: Partial<Record<Status, keyof RepairOrder>> = {
 
 export const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-type Loaded = RepairOrder & { technician: { id: string; name: string; accountId: string } | null };
+export type Loaded = RepairOrder & { technician: { id: string; name: string; accountId: string } | null };
 
 export const orderView = (o: Loaded) => ({
   id: o.id,
@@ -151,15 +151,15 @@ export function repairScope(deps: CloudDeps, clock: Clock) {
     }
     const at = clock();
     const stamp = STAMP[to];
-    const { count } = await tx.repairOrder.updateMany({
+    // The updated row comes back from the update itself (no second read).
+    const [after] = await tx.repairOrder.updateManyAndReturn({
       where: { id: o.id, status: from },
       data: { ...data, status: to, ...(stamp ? { [stamp]: at } : {}), updatedAt: at },
     });
-    if (count !== 1) throw new AppError('ILLEGAL_TRANSITION', 'the order was changed by someone else; reload it');
+    if (!after) throw new AppError('ILLEGAL_TRANSITION', 'the order was changed by someone else; reload it');
     await tx.repairTransition.create({
       data: { orderId: o.id, fromStatus: from, toStatus: to, at, actorId: actorId(actor), note },
     });
-    const after = await tx.repairOrder.findUniqueOrThrow({ where: { id: o.id } });
     await audit({
       action: `repair.${to}`,
       entity: 'repair_order',
@@ -171,7 +171,10 @@ export function repairScope(deps: CloudDeps, clock: Clock) {
     return after;
   }
 
-  /** Assigns `o` to the chosen technician (auto) or the one staff named (override). */
+  /**
+   * Assigns `o` to the chosen technician (auto) or the one staff named (override). `fresh`: the order was created
+   * in this transaction, so it has no assignment to end.
+   */
   async function assignTo(
     tx: Tx,
     audit: Audit,
@@ -180,12 +183,15 @@ export function repairScope(deps: CloudDeps, clock: Clock) {
     choice: Choice,
     mode: 'auto' | 'override',
     why: string,
+    fresh = false,
   ): Promise<RepairOrder> {
     const at = clock();
-    await tx.repairAssignment.updateMany({
-      where: { orderId: o.id, endedAt: null },
-      data: { endedAt: at, endedReason: why },
-    });
+    if (!fresh) {
+      await tx.repairAssignment.updateMany({
+        where: { orderId: o.id, endedAt: null },
+        data: { endedAt: at, endedReason: why },
+      });
+    }
     await tx.repairAssignment.create({
       data: {
         orderId: o.id,
@@ -199,11 +205,14 @@ export function repairScope(deps: CloudDeps, clock: Clock) {
       },
     });
     const after = await move(tx, audit, actor, o, 'assigned', choice.reason, { technicianId: choice.technicianId });
-    const tech = await tx.technician.findUniqueOrThrow({ where: { id: choice.technicianId } });
+    const accountId =
+      choice.accountId ??
+      (await tx.technician.findUniqueOrThrow({ where: { id: choice.technicianId }, select: { accountId: true } }))
+        .accountId;
     await requestNotification(tx, o.id, {
       kind: 'repair.assigned',
       estateId: o.estateId,
-      accountIds: [tech.accountId],
+      accountIds: [accountId],
       title: '新工单',
       body: `${CATEGORIES[o.category as Category].label}: ${o.description.slice(0, 60)} (${choice.reason})`,
     });
@@ -212,14 +221,13 @@ export function repairScope(deps: CloudDeps, clock: Clock) {
 
   /** Auto-dispatch: the best candidate, or null (the order then waits for the job or for staff). */
   async function autoChoice(tx: Tx, o: RepairOrder, exclude?: ReadonlySet<string>): Promise<Choice | null> {
-    const estate = await tx.estate.findUniqueOrThrow({ where: { id: o.estateId }, select: { timezone: true } });
     const now = clock();
-    const candidates = await candidatesOf(tx, o.estateId, now);
+    const { timezone, at, candidates } = await dispatchContextOf(tx, o.estateId, o.buildingId, now);
     return chooseTechnician(
       {
         category: o.category as Category,
-        at: await positionOf(tx, o.buildingId),
-        minuteOfDay: localMinute(now, estate.timezone),
+        at,
+        minuteOfDay: localMinute(now, timezone),
         ...(exclude ? { exclude } : {}),
       },
       candidates,
@@ -235,10 +243,12 @@ export function repairScope(deps: CloudDeps, clock: Clock) {
     const p = actor.principal;
     if (place.kind === 'unit') {
       if (p.role === 'resident') {
-        const h = p.householdId ? await prisma.household.findUnique({ where: { id: p.householdId } }) : null;
+        const h = p.householdId
+          ? await prisma.household.findUnique({ where: { id: p.householdId }, include: { unit: true } })
+          : null;
         if (h?.status !== 'active') throw new AppError('FORBIDDEN', 'the account has no active household');
         if (place.unitId && place.unitId !== h.unitId) throw notFound('Unit');
-        const unit = await prisma.unit.findUniqueOrThrow({ where: { id: h.unitId } });
+        const { unit } = h;
         return {
           estateId: h.estateId,
           householdId: h.id,
@@ -301,9 +311,16 @@ export function repairScope(deps: CloudDeps, clock: Clock) {
     };
   }
 
-  /** One order with its transitions, assignments and photos, as every operation answers. */
-  async function detail(actor: Acting, id: string) {
-    const o = await inScopeOrder(actor, id, 'repair:read');
+  /**
+   * One order with its transitions, assignments and photos, as every operation answers. `known`: the order as the
+   * caller's transaction just left it (with its technician), which then need not be read again.
+   */
+  async function detail(actor: Acting, id: string, known?: Loaded) {
+    let o: Loaded;
+    if (known) {
+      o = known;
+      authorize(actor.principal, 'repair:read', { estateId: o.estateId, householdId: o.householdId }, 'Repair order');
+    } else o = await inScopeOrder(actor, id, 'repair:read');
     const [transitions, assignments, photos] = await Promise.all([
       prisma.repairTransition.findMany({ where: { orderId: id }, orderBy: { id: 'asc' } }),
       prisma.repairAssignment.findMany({ where: { orderId: id }, orderBy: { assignedAt: 'asc' } }),
