@@ -99,4 +99,30 @@ describe('door safety', () => {
     expect(before).toBe('locked');
     expect(door.state.relay).toBe('locked');
   });
+
+  it('with the log failing (full disk), egress and fire release still work and the gateway keeps running', async () => {
+    const { db } = ctx.gw.parts;
+    db.exec(
+      "CREATE TEMP TRIGGER disk_full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    );
+    try {
+      const before = commands.length;
+      await door.pressExit();
+      await settle();
+      expect(commands.slice(before)).toEqual(['unlock']);
+      await door.fireAlarm(true);
+      await settle();
+      expect(commands.at(-1)).toBe('hold_open');
+      await door.fireAlarm(false);
+      await settle();
+      expect(commands.at(-1)).toBe('release_hold');
+    } finally {
+      db.exec('DROP TRIGGER disk_full');
+    }
+    // and the gateway still decides and logs once the disk has room again
+    await door.pressExit();
+    await settle();
+    const last = ctx.gw.parts.log.read(0, 10_000).at(-1);
+    expect(last).toMatchObject({ type: 'access_decision', method: 'exit_button', granted: true });
+  });
 });

@@ -12,6 +12,8 @@ export interface DoorServiceOptions {
   now?: () => number;
   /** How long a relay command stays valid; a late command is refused by the controller. Default 2 s. */
   commandTtlMs?: number;
+  /** A door event that could not be logged or acted on (default: stderr). Never thrown: it must not stop the gateway. */
+  onError?: (message: string) => void;
 }
 
 /**
@@ -37,7 +39,9 @@ export class DoorService {
   async start(): Promise<void> {
     this.#unsubscribe = await Promise.all([
       this.o.bus.subscribe('doorState', (s, p) => this.states.set(p.deviceId, s)),
-      this.o.bus.subscribe('doorEvent', (e, p) => void this.#onEvent(e, p.deviceId)),
+      this.o.bus.subscribe('doorEvent', (e, p) => {
+        this.#onEvent(e, p.deviceId).catch((err: Error) => this.#report(`door event ${e.type}: ${err.message}`));
+      }),
     ]);
   }
 
@@ -83,6 +87,26 @@ export class DoorService {
 
   async #onEvent(e: DoorEvent, deviceId: string): Promise<void> {
     const door = this.#doorOf(deviceId);
+    // Egress and fire release first, and whatever happens to the log: a full disk or a broken database must never
+    // keep an occupant in or a fire door shut. They are the only unlocks this service makes without a logged grant.
+    const safety = door && this.#safetyAction(e.type, door);
+    try {
+      this.#record(e, door, deviceId);
+    } catch (err) {
+      this.#report(`door event ${e.type} on ${deviceId} not logged: ${(err as Error).message}`);
+    }
+    await safety;
+  }
+
+  #safetyAction(type: DoorEvent['type'], door: DoorConfig): Promise<void> | undefined {
+    if (type === 'exit_button') return this.unlock(door);
+    if (type === 'fire_alarm' && door.fireRelease) return this.#command(door, 'hold_open');
+    if (type === 'fire_cleared' && door.fireRelease) return this.#command(door, 'release_hold');
+    return undefined;
+  }
+
+  /** The door event, the alarm it raises or clears, and an egress decision, in the event log. */
+  #record(e: DoorEvent, door: DoorConfig | undefined, deviceId: string): void {
     const doorId = door?.id ?? deviceId;
     const now = this.#now();
     const alarm = (alarm: 'door_forced' | 'door_held_open' | 'tamper' | 'fire', state: 'raised' | 'cleared') =>
@@ -90,46 +114,38 @@ export class DoorService {
     this.o.log.append({ ts: e.ts, priority: 'normal', type: 'door', doorId, deviceId, event: e.type });
     switch (e.type) {
       case 'forced':
-        alarm('door_forced', 'raised');
-        return;
+        return void alarm('door_forced', 'raised');
       case 'held_open':
-        alarm('door_held_open', 'raised');
-        return;
+        return void alarm('door_held_open', 'raised');
       case 'tamper':
-        alarm('tamper', 'raised');
-        return;
+        return void alarm('tamper', 'raised');
       case 'tamper_cleared':
-        alarm('tamper', 'cleared');
-        return;
+        return void alarm('tamper', 'cleared');
       case 'fire_alarm':
-        alarm('fire', 'raised');
-        if (door?.fireRelease) await this.#command(door, 'hold_open');
-        return;
+        return void alarm('fire', 'raised');
       case 'fire_cleared':
-        alarm('fire', 'cleared');
-        if (door?.fireRelease) await this.#command(door, 'release_hold');
-        return;
+        return void alarm('fire', 'cleared');
       case 'exit_button':
-        if (!door) return;
         // Egress always works, lockdown included (EN 60839-11-1 free exit); logged like any decision.
-        this.o.log.append({
-          ts: now,
-          priority: 'high',
-          type: 'access_decision',
-          doorId,
-          deviceId,
-          method: 'exit_button',
-          granted: true,
-          reason: 'egress',
-          latencyMs: Math.max(0, now - e.ts),
-        });
-        await this.unlock(door);
+        if (door)
+          this.o.log.append({
+            ts: now,
+            priority: 'high',
+            type: 'access_decision',
+            doorId,
+            deviceId,
+            method: 'exit_button',
+            granted: true,
+            reason: 'egress',
+            latencyMs: Math.max(0, now - e.ts),
+          });
         return;
-      case 'opened':
-      case 'closed':
-      case 'relay_locked':
-      case 'relay_unlocked':
+      default:
         return;
     }
+  }
+
+  #report(message: string): void {
+    (this.o.onError ?? ((m: string) => console.error(`estate-gateway: ${m}`)))(message);
   }
 }
