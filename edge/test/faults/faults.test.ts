@@ -28,9 +28,7 @@ describe('fault harness: uplink cuts, cloud restarts, SIGKILL, clock jumps, disk
   const stderr: string[] = [];
 
   beforeAll(async () => {
-    buildEdge();
-    cloud = await aFaultCloud();
-    dataDir = await aDataDir(signer);
+    [, cloud, dataDir] = await Promise.all([buildEdge(), aFaultCloud(), aDataDir(signer)]);
   }, 180_000); // the edge build and PGlite's migrations take most of a minute on a loaded 2-core machine
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 // The fault harness's moving parts: the gateway child process, the simulated devices and their traffic.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,13 @@ import { aCloudSigner, anEstate, aPass } from '../helpers/estate.js';
 const TSC = new URL('../../../node_modules/typescript/bin/tsc', import.meta.url).pathname;
 const CHILD = new URL('./gateway-child.mjs', import.meta.url).pathname;
 
-/** The child runs the compiled edge. */
-export const buildEdge = () => execFileSync(process.execPath, [TSC, '-b', new URL('../../', import.meta.url).pathname]);
+/** The child runs the compiled edge. Asynchronous, so the cloud's migrations can run meanwhile. */
+export const buildEdge = () =>
+  new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [TSC, '-b', new URL('../../', import.meta.url).pathname], (err, stdout) =>
+      err ? reject(new Error(`edge build failed: ${stdout || err.message}`)) : resolve(),
+    ),
+  );
 
 /** A data folder with the small estate of the edge tests already applied (the child opens it as-is). */
 export async function aDataDir(signer: ReturnType<typeof aCloudSigner>): Promise<string> {
