@@ -34,11 +34,11 @@ export class LocalBus {
     );
   }
 
-  /** Handler gets the decoded message and the topic parameters (e.g. deviceId). */
-  subscribe<N extends MessageName>(
-    name: N,
-    handler: (message: Message<N>, params: TopicParams<N>) => void,
-  ): Promise<() => void> {
+  /**
+   * Handler gets the decoded message and the topic parameters (e.g. deviceId). An async handler's failure is
+   * reported like a thrown one (onInvalid), never left as an unhandled rejection that could end the gateway.
+   */
+  subscribe<N extends MessageName>(name: N, handler: Handler<N>): Promise<() => void> {
     const filter = filterFor(name);
     const onPacket = (packet: Packet, done: () => void) => {
       done();
@@ -54,14 +54,19 @@ export class LocalBus {
     );
   }
 
-  #deliver<N extends MessageName>(name: N, packet: Packet, handler: (m: Message<N>, p: TopicParams<N>) => void): void {
+  #deliver<N extends MessageName>(name: N, packet: Packet, handler: Handler<N>): void {
     const m = matchTopic(packet.topic);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const d = m.ok ? decodeAs(name, payload) : m;
-    if (m.ok && d.ok) handler(d.value, m.value.params as TopicParams<N>);
-    else if (!d.ok) this.onInvalid(packet.topic, d.error.message);
+    if (m.ok && d.ok) {
+      const r = handler(d.value, m.value.params as TopicParams<N>);
+      if (r instanceof Promise) r.catch((e: Error) => this.onInvalid(packet.topic, `internal error: ${e.message}`));
+    } else if (!d.ok) this.onInvalid(packet.topic, d.error.message);
   }
 }
+
+/** A handler may be async; what it returns other than a promise is ignored. */
+type Handler<N extends MessageName> = (message: Message<N>, params: TopicParams<N>) => unknown;
 
 /** Command and session ids: 96 random bits, URL-safe. */
 export const newId = (prefix: string) => `${prefix}-${randomBytes(12).toString('base64url')}`;

@@ -39,8 +39,8 @@ export class BleService {
 
   async start(): Promise<void> {
     this.#unsubscribe = await Promise.all([
-      this.d.bus.subscribe('bleHello', (m, p) => void this.#hello(m.session, m.credential, p.deviceId)),
-      this.d.bus.subscribe('bleResponse', (m, p) => void this.#response(m.session, m.signature, p.deviceId)),
+      this.d.bus.subscribe('bleHello', (m, p) => this.#hello(m.session, m.credential, p.deviceId)),
+      this.d.bus.subscribe('bleResponse', (m, p) => this.#response(m.session, m.signature, p.deviceId)),
     ]);
   }
 

@@ -26,7 +26,7 @@ export class ReaderService {
   }
 
   async start(): Promise<void> {
-    this.#unsubscribe = await this.d.bus.subscribe('readerInput', (input, p) => void this.handle(input, p.deviceId));
+    this.#unsubscribe = await this.d.bus.subscribe('readerInput', (input, p) => this.handle(input, p.deviceId));
   }
 
   stop(): void {
