@@ -13,6 +13,7 @@ const accuracy: Loader = () => import('./benches/accuracy.js').then((m) => m.acc
 const dispatch: Loader = () => import('./benches/dispatch.js').then((m) => m.dispatchBenches);
 const billing: Loader = () => import('./benches/billing.js').then((m) => m.billingBenches);
 const backlog: Loader = () => import('./benches/backlog.js').then((m) => m.backlogBenches);
+const sync: Loader = () => import('./benches/sync.js').then((m) => m.syncBenches);
 const ingest: Loader = () => import('./benches/ingest.js').then((m) => m.ingestBenches);
 
 /**
@@ -34,6 +35,7 @@ const CATALOGUE: Readonly<Record<string, Loader>> = {
   bill_run: billing,
   payment_callback: billing,
   backlog_drain: backlog,
+  gallery_sync: sync,
   ingest_events: ingest,
 };
 
