@@ -47,5 +47,6 @@ describe('startCloud', () => {
       await again.close();
       await db.drop();
     }
-  });
+    // two starts, each seeding and opening the gateway link (broker, ingest, sync): more than the default budget
+  }, 60_000);
 });

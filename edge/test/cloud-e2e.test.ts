@@ -127,7 +127,8 @@ afterAll(async () => {
 
 const gatewayRow = () => cloud.deps.prisma.gateway.findUniqueOrThrow({ where: { id: gatewayId } });
 
-describe('gateway ↔ cloud, end to end', () => {
+// generous: it waits on a real cloud, broker and database, and CI runs two such suites side by side
+describe('gateway ↔ cloud, end to end', { timeout: 60_000 }, () => {
   it('the provisioned gateway comes online and runs the version the cloud asked for', async () => {
     await until(async () => (await gatewayRow()).online, 30_000);
     const desiredRow = () => cloud.deps.prisma.gatewayDesired.findUniqueOrThrow({ where: { gatewayId } });
