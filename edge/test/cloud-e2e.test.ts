@@ -18,7 +18,7 @@ import {
 } from '@estate/edge';
 import { Door, Reader } from '@estate/firmware-stubs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './helpers/sync-world.js';
+import { anEstateFromTheCloud, until } from './helpers/sync-world.js';
 
 let cloud: RunningCloud;
 let local: LocalBroker;
@@ -86,34 +86,8 @@ beforeAll(async () => {
   });
   await Promise.all([door.start(), reader.start()]);
 
-  // staff's doors, group and resident, as the access module will put them
-  const desired = desiredState(cloud.deps);
-  await desired.setConfig(gatewayId, { faceMatchThreshold: 0.5, pinMaxAttempts: 3 });
-  await desired.put(gatewayId, 'access', {
-    upserts: [
-      {
-        kind: 'door',
-        id: 'b1-main',
-        name: 'Building 1 main door',
-        deviceId: 'door-b1',
-        mode: 'fail_secure',
-        pulseMs: 500,
-        heldOpenS: 30,
-        fireRelease: true,
-        antiPassback: 'off',
-        direction: 'both',
-        readers: ['reader-b1'],
-      },
-      { kind: 'group', id: 'g-b1', doors: ['b1-main'], schedule: { windows: [], holidays: [], holidayWindows: [] } },
-      { kind: 'member', id: 'p-alice', groups: ['g-b1'] },
-    ],
-  });
-  const [config] = await desired.deltaFor(gatewayId, 'config', 0);
-  if (!config) throw new Error('no config in the desired state');
-  const pinKey = (config.doc as unknown as { config: { pinKey: string } }).config.pinKey;
-  await desired.put(gatewayId, 'credentials', {
-    upserts: [{ kind: 'pin', id: 'p-alice', hash: pinHash(pinKey, '482916') }],
-  });
+  // staff's doors, group and resident with a PIN, as the access module puts them
+  await anEstateFromTheCloud({ desired: desiredState(cloud.deps) }, pinHash, gatewayId);
 }, 240_000);
 
 afterAll(async () => {

@@ -104,9 +104,13 @@ export async function aSyncWorld() {
 export type SyncWorld = Awaited<ReturnType<typeof aSyncWorld>>;
 
 /** The estate of helpers/estate.ts (door b1-main, alice with a PIN), put through the cloud's desired state. */
-export async function anEstateFromTheCloud(w: SyncWorld, pinHash: (key: string, pin: string) => string) {
-  await w.desired.setConfig(GW, { faceMatchThreshold: 0.5, pinMaxAttempts: 3 });
-  await w.desired.put(GW, 'access', {
+export async function anEstateFromTheCloud(
+  w: Pick<SyncWorld, 'desired'>,
+  pinHash: (key: string, pin: string) => string,
+  gatewayId = GW,
+) {
+  await w.desired.setConfig(gatewayId, { faceMatchThreshold: 0.5, pinMaxAttempts: 3 });
+  await w.desired.put(gatewayId, 'access', {
     upserts: [
       {
         kind: 'door',
@@ -125,10 +129,10 @@ export async function anEstateFromTheCloud(w: SyncWorld, pinHash: (key: string, 
       { kind: 'member', id: 'p-alice', groups: ['g-b1'] },
     ],
   });
-  const [config] = await w.desired.deltaFor(GW, 'config', 0);
+  const [config] = await w.desired.deltaFor(gatewayId, 'config', 0);
   if (!config) throw new Error('no config in the desired state');
   const pinKey = (config.doc as unknown as { config: { pinKey: string } }).config.pinKey;
-  await w.desired.put(GW, 'credentials', {
+  await w.desired.put(gatewayId, 'credentials', {
     upserts: [{ kind: 'pin', id: 'p-alice', hash: pinHash(pinKey, '482916') }],
   });
 }
