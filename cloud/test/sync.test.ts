@@ -2,7 +2,7 @@
 // within the wire limits, the manifest is signed and hashes agree with what a gateway computes; remote commands are
 // refused to residents, technicians and other estates' staff, and an issued one is signed, audited and recorded.
 import { createHash } from 'node:crypto';
-import { decodeAs, encode, importRawPublicKey, KeyRing, routes, verifyDocument } from '@estate/protocols';
+import { decodeAs, encode, importRawPublicKey, KeyRing, routes, topicFor, verifyDocument } from '@estate/protocols';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachSyncLink, desiredState, syncHandlers } from '../src/sync/index.js';
 import { type TestCloud, testCloud } from './helpers/cloud.js';
@@ -72,9 +72,17 @@ describe('desired state', () => {
   it('a delta from version N carries only what changed after N, deletes as tombstones; a no-op changes nothing', async () => {
     const ds = desiredState(cloud.deps);
     const n = (await ds.manifest(GW)).sections.gallery.version;
-    const del = await ds.put(GW, 'gallery', { deletes: [{ kind: 'template', id: 't-7' }], upserts: [template(9_000)] });
+    sent.length = 0;
+    // t-3 is unchanged: neither in the delta the put pushes nor in the one read from the database
+    const upserts = [template(3), template(9_000)];
+    const del = await ds.put(GW, 'gallery', { deletes: [{ kind: 'template', id: 't-7' }], upserts });
     const [delta] = await ds.deltaFor(GW, 'gallery', n);
     expect(delta?.doc).toMatchObject({ fromVersion: n, upserts: [{ id: 't-9000' }], deletes: [{ id: 't-7' }] });
+    // the put sends from the items in hand what deltaFor rebuilds from the database, then the manifest
+    const pushed = sent.map((m) => JSON.parse(m.payload.toString()) as { upserts?: unknown[] });
+    const topics = [topicFor('gallerySync', { gatewayId: GW }), topicFor('desiredState', { gatewayId: GW })];
+    expect(sent.map((m) => m.topic)).toEqual(topics);
+    expect(pushed[0]).toEqual(JSON.parse(JSON.stringify(delta?.doc)));
     expect(await ds.put(GW, 'gallery', { upserts: [template(9_000)] })).toEqual({ gatewayId: GW, changed: false });
     expect((await ds.manifest(GW)).version).toBe(del.changed ? del.version : -1);
     await expect(ds.put(GW, 'gallery', { upserts: [{ kind: 'template', id: 'BAD ID' }] })).rejects.toThrow();

@@ -38,6 +38,21 @@ describe('desired-state sync, cloud → broker → gateway', () => {
     expect(await w.reader.enterPin('482916')).toMatchObject({ granted: true });
   });
 
+  it('hashes a section from the digests stored with its items, as the cloud does, and rows without one alike', async () => {
+    await until(caughtUp);
+    const { db, store } = w.gw.parts;
+    const cloud = await w.deps.prisma.desiredSection.findUniqueOrThrow({
+      where: { gatewayId_section: { gatewayId: GW, section: 'access' } },
+    });
+    const count = "SELECT COUNT(*) AS n FROM section_items WHERE section = 'access' AND digest IS NOT NULL";
+    expect((db.prepare(count).get() as { n: number }).n).toBe(store.count('access'));
+    expect(store.hash('access')).toBe(cloud.sha256);
+    // as an older gateway's rows: no digest, hashed from the item itself
+    db.prepare("UPDATE section_items SET digest = NULL WHERE section = 'access'").run();
+    expect((db.prepare(count).get() as { n: number }).n).toBe(0);
+    expect(store.hash('access')).toBe(cloud.sha256);
+  });
+
   it('refuses a delta with a bad signature: nothing applied, the cloud hears why', async () => {
     const stranger = generateKeyPairSync('ed25519');
     const before = w.gw.parts.store.version('access');
