@@ -6,6 +6,11 @@ import { n } from './money.js';
 
 export type AllocationSource = 'payment' | 'credit' | 'credit_note' | 'refund';
 
+/** The account upsert-and-lock for the (household_id, estate_id) row(s) that `rows` (VALUES or SELECT) gives. */
+export const lockAccountSql = (rows: string) => `INSERT INTO billing_accounts (household_id, estate_id) ${rows}
+  ON CONFLICT (household_id) DO UPDATE SET credit_fen = billing_accounts.credit_fen RETURNING credit_fen`;
+const LOCK_ACCOUNT_SQL = lockAccountSql('VALUES ($1::uuid, $2::uuid)');
+
 /**
  * Locks (creating if needed) the household's account row; returns its credit. One statement: the upsert's
  * no-op update takes the row lock and returns the latest committed credit, as SELECT … FOR UPDATE would.
@@ -14,9 +19,6 @@ export async function lockAccount(tx: Tx, householdId: string, estateId: string)
   const [row] = await tx.$queryRawUnsafe<{ credit_fen: bigint }[]>(LOCK_ACCOUNT_SQL, householdId, estateId);
   return n(row?.credit_fen);
 }
-
-export const LOCK_ACCOUNT_SQL = `INSERT INTO billing_accounts (household_id, estate_id) VALUES ($1::uuid, $2::uuid)
-  ON CONFLICT (household_id) DO UPDATE SET credit_fen = billing_accounts.credit_fen RETURNING credit_fen`;
 
 export async function setCredit(tx: Tx, householdId: string, creditFen: number): Promise<void> {
   await tx.$executeRawUnsafe(

@@ -5,7 +5,7 @@
 // account lock; bills due; allocations + credit; outbox event; the audit row (two, see appendAudits).
 import { appendAudit } from '../../core/audit.js';
 import type { Tx } from '../../core/tx.js';
-import { LOCK_ACCOUNT_SQL, settle } from './ledger.js';
+import { lockAccountSql, settle } from './ledger.js';
 import { n } from './money.js';
 import { BILLING_TOPICS } from './topics.js';
 import { systemLike, type Verified } from './views.js';
@@ -34,7 +34,7 @@ const CREDIT_SQL = `
     UPDATE payment_orders SET status = 'paid', paid_at = $8::timestamptz
     WHERE id = $3::uuid AND EXISTS (SELECT 1 FROM payment)),
   account AS (
-    ${LOCK_ACCOUNT_SQL.replace('VALUES ($1::uuid, $2::uuid)', 'SELECT $1::uuid, $2::uuid WHERE EXISTS (SELECT 1 FROM payment)')})
+    ${lockAccountSql('SELECT $1::uuid, $2::uuid WHERE EXISTS (SELECT 1 FROM payment)')})
   SELECT payment.id::text AS id, (SELECT credit_fen FROM account) AS credit_fen FROM payment`;
 
 async function sameTransaction(tx: Tx, channel: string, channelTxnId: string, orderId: string) {
