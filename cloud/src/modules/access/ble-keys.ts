@@ -61,7 +61,7 @@ const view = (k: Row) => ({
   notAfter: k.notAfter.toISOString(),
   createdAt: k.createdAt.toISOString(),
 });
-const credentialItem = (k: Row): CredentialItem => ({
+export const credentialItem = (k: Row): CredentialItem => ({
   kind: 'ble_key',
   id: k.id,
   personId: k.personId,

@@ -13,7 +13,7 @@ import { DateTime, ErrorResponses, IdParams } from '../../core/schemas.js';
 import { change, type Tx } from '../../core/tx.js';
 import { hasConsent } from '../consents/service.js';
 import { type Acting, personInScope, requireActiveHousehold, wireId } from './common.js';
-import { afterCommit, queueDesired, revocation } from './desired.js';
+import { afterCommit, type GalleryItem, queueDesired, revocation } from './desired.js';
 import { ensureHouseholdAccess } from './groups.js';
 
 // One pipeline per process, made on the first enrolment (loading the three models takes ~1 s and ~100 MB), shared
@@ -83,6 +83,12 @@ const embeddingWire = (v: Float32Array) => {
   return b.toString('base64url');
 };
 
+/** A template as the gateways match against it; `embedding` is the opened wire form (base64url float32 LE). */
+export const templateItem = (
+  t: { id: string; personId: string; model: string; dim: number },
+  embedding: string,
+): GalleryItem => ({ kind: 'template', id: t.id, personId: t.personId, model: t.model, dim: t.dim, embedding });
+
 /** Deletes a person's template and queues its removal from every gateway; false when there was none. */
 export async function removeFaceTemplate(tx: Tx, personId: string, reason: string): Promise<boolean> {
   const t = await tx.faceTemplate.findUnique({ where: { personId } });
@@ -128,9 +134,7 @@ export function faceService(deps: CloudDeps) {
           },
         });
         await ensureHouseholdAccess(tx, person);
-        await queueDesired(tx, person.estateId, 'gallery', {
-          upserts: [{ kind: 'template', id, personId, model, dim: e.embedding.length, embedding }],
-        });
+        await queueDesired(tx, person.estateId, 'gallery', { upserts: [templateItem(row, embedding)] });
         await audit({
           action: 'face.enrol',
           entity: 'face_template',

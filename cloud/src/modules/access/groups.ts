@@ -14,10 +14,24 @@ export const ScheduleSchema = (
 ).properties.schedule as TObject;
 export const ALWAYS: Schedule = { windows: [], holidays: [], holidayWindows: [] };
 
+/** A group row with its doors as the gateways see it. */
+export const groupItemOf = (g: { id: string; schedule: unknown; doors: { doorId: string }[] }): AccessItem => ({
+  kind: 'group',
+  id: g.id,
+  doors: g.doors.map((d) => d.doorId).sort(),
+  schedule: g.schedule as Schedule,
+});
+
+/** A person's member item: the ids of their groups, sorted. */
+export const memberItem = (personId: string, groups: string[]): AccessItem => ({
+  kind: 'member',
+  id: personId,
+  groups: [...groups].sort(),
+});
+
 export async function groupItem(tx: Tx, groupId: string): Promise<AccessItem | undefined> {
   const g = await tx.accessGroup.findUnique({ where: { id: groupId }, include: { doors: true } });
-  if (!g) return undefined;
-  return { kind: 'group', id: g.id, doors: g.doors.map((d) => d.doorId).sort(), schedule: g.schedule as Schedule };
+  return g ? groupItemOf(g) : undefined;
 }
 
 /** Queues the current items of these groups (deleted ones as deletes). */
@@ -41,7 +55,7 @@ export async function syncMembers(tx: Tx, estateId: string, personIds: Iterable<
   const deletes: { kind: string; id: string }[] = [];
   for (const id of ids) {
     const groups = rows.filter((r) => r.personId === id).map((r) => r.groupId);
-    if (groups.length) upserts.push({ kind: 'member', id, groups });
+    if (groups.length) upserts.push(memberItem(id, groups));
     else deletes.push({ kind: 'member', id });
   }
   await queueDesired(tx, estateId, 'access', { upserts, deletes });

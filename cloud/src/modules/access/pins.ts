@@ -13,7 +13,7 @@ import { AppError } from '../../core/errors.js';
 import { DateTime, ErrorResponses, IdParams } from '../../core/schemas.js';
 import { change, type Tx } from '../../core/tx.js';
 import { type Acting, personInScope, requireActiveHousehold } from './common.js';
-import { afterCommit, queueDesired, revocation } from './desired.js';
+import { afterCommit, type CredentialItem, queueDesired, revocation } from './desired.js';
 import { ensureHouseholdAccess } from './groups.js';
 import { estatePinKey, pinHash } from './pin-key.js';
 
@@ -29,6 +29,13 @@ export function trivialPin(pin: string): string | undefined {
   if (new Set(d).size <= 2) return 'too few different digits';
   return undefined;
 }
+
+/** A PIN as the gateways hold it: the person's id and the keyed hash. */
+export const pinItem = (p: { personId: string; hash: string }): CredentialItem => ({
+  kind: 'pin',
+  id: p.personId,
+  hash: p.hash,
+});
 
 /** Deletes a person's PIN and queues its removal from the gateways. */
 export async function removePin(tx: Tx, personId: string, reason: string): Promise<boolean> {
@@ -70,7 +77,7 @@ export function pinService(deps: CloudDeps) {
         update: { hash, setBy: actor.principal.accountId, setAt: new Date() },
       });
       await ensureHouseholdAccess(tx, person);
-      await queueDesired(tx, person.estateId, 'credentials', { upserts: [{ kind: 'pin', id: personId, hash }] });
+      await queueDesired(tx, person.estateId, 'credentials', { upserts: [pinItem(saved)] });
       // a revoked-then-set PIN must work again: drop any revocation left by an earlier removal
       await queueDesired(tx, person.estateId, 'revocations', { deletes: [{ kind: 'pin', id: personId }] });
       await audit({ action: 'pin.set', entity: 'person', entityId: personId, estateId: person.estateId });

@@ -7,12 +7,21 @@ import { flushDesired } from './desired.js';
 import doorsGroupsRoutes from './doors-groups.js';
 import faceRoutes from './faces.js';
 import pinRoutes from './pins.js';
+import { resyncRoutes } from './snapshot.js';
 import visitorRoutes from './visitor-routes.js';
 
 export { visitorPage } from './visitor-routes.js';
 
 const access: FastifyPluginAsync = async (app) => {
-  for (const part of [doorsGroupsRoutes, faceRoutes, bleKeyRoutes, pinRoutes, visitorRoutes, accessEventRoutes]) {
+  for (const part of [
+    doorsGroupsRoutes,
+    faceRoutes,
+    bleKeyRoutes,
+    pinRoutes,
+    visitorRoutes,
+    accessEventRoutes,
+    resyncRoutes,
+  ]) {
     await app.register(part);
   }
   // Deltas a failed push left in the queue are retried in the background.

@@ -13,7 +13,7 @@ import { maskPhone } from '../../core/personal-data.js';
 import { hashToken } from '../../core/tokens.js';
 import { change, type Tx } from '../../core/tx.js';
 import { type Acting, estateInScope, personInScope, requireActiveHousehold, wireId } from './common.js';
-import { afterCommit, queueDesired, revocation } from './desired.js';
+import { afterCommit, type PassItem, queueDesired, revocation } from './desired.js';
 import { doorsOfPerson, ensureHouseholdAccess } from './groups.js';
 
 const MAX_WINDOW_MS = 7 * 86_400_000;
@@ -45,6 +45,16 @@ export const visitorView = (v: Row) => ({
   maxUses: v.maxUses,
   status: v.status,
   decisionNote: v.decisionNote,
+});
+
+/** An approved visit as the gateways check its pass: the same doors, window and uses the signed token carries. */
+export const passItem = (v: Row): PassItem => ({
+  kind: 'pass',
+  id: v.id,
+  doors: v.doors as string[],
+  validFrom: v.validFrom.getTime(),
+  validTo: v.validTo.getTime(),
+  maxUses: v.maxUses,
 });
 
 export function visitorService(deps: CloudDeps) {
@@ -86,11 +96,7 @@ export function visitorService(deps: CloudDeps) {
         shareExpiresAt: v.validTo,
       },
     });
-    await queueDesired(tx, v.estateId, 'passes', {
-      upserts: [
-        { kind: 'pass', id: v.id, doors: claims.doors, validFrom: claims.nbf, validTo: claims.exp, maxUses: v.maxUses },
-      ],
-    });
+    await queueDesired(tx, v.estateId, 'passes', { upserts: [passItem(v)] });
     const shareUrl = `${origin}/v/${share}`;
     await tellHost(
       tx,

@@ -8,6 +8,7 @@ import type { CloudDeps } from '../../core/deps.js';
 import { AppError } from '../../core/errors.js';
 import { hashToken } from '../../core/tokens.js';
 import { change } from '../../core/tx.js';
+import { snapshotForGateway } from '../access/snapshot.js';
 import { gatewayAudit } from './views.js';
 
 export interface ProvisionInput {
@@ -42,7 +43,7 @@ async function trustedKeys(deps: CloudDeps, now: Date) {
 export async function provisionGateway(
   deps: CloudDeps,
   input: ProvisionInput,
-  context: { requestId: string; ip: string; requestHost: string },
+  context: { requestId: string; ip: string; requestHost: string; log?: { warn(obj: object, msg: string): void } },
   now = new Date(),
 ) {
   const { prisma } = deps;
@@ -92,10 +93,17 @@ export async function provisionGateway(
       after: { ...gatewayAudit(after), software: input.software },
     });
   });
+  const keys = await trustedKeys(deps, now);
+  // The box is active now: its desired state gets the config and everything of the estate that exists already
+  // (after trustedKeys, so its config trusts every purpose's key). A failure must not fail the claim, which is
+  // spent: it is logged, and staff repair it with POST /api/gateways/:id/resync.
+  await snapshotForGateway(deps, g.id).catch((err: unknown) =>
+    context.log?.warn({ err, gatewayId: g.id }, 'desired-state snapshot of a new gateway failed'),
+  );
   return {
     gatewayId: g.id,
     estateId: g.estateId,
     mqtt: { url: mqttPublicUrl(deps, context.requestHost), username: g.id, password: secret },
-    trustedKeys: await trustedKeys(deps, now),
+    trustedKeys: keys,
   };
 }

@@ -110,6 +110,7 @@ const fleet: FastifyPluginAsyncTypebox = async (app) => {
         requestId: request.id,
         ip: request.ip,
         requestHost: request.hostname,
+        log: request.log,
       }),
   );
 
