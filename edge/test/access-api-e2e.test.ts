@@ -95,6 +95,16 @@ describe('access management through the API, against the running gateway', { tim
     }, 30_000);
   });
 
+  it('staff unlock the gate by its door id; a resident may not', async () => {
+    expect((await resident.call('POST', `/api/access/doors/${doorId}/commands`, { action: 'unlock' })).status).toBe(
+      403,
+    );
+    const before = sys.doorCommands.length;
+    const sent = await ok(sys.staff.call('POST', `/api/access/doors/${doorId}/commands`, { action: 'unlock' }), 202);
+    expect(sent).toMatchObject({ gatewayId: sys.gatewayId, doorId, action: 'unlock' });
+    await until(() => sys.doorCommands.length > before);
+  });
+
   it('a visitor cancelled by the resident is refused at the gate', async () => {
     const visit = await ok(
       resident.call('POST', `/api/persons/${personId}/visitors`, {

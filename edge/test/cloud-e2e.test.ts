@@ -70,6 +70,22 @@ describe('gateway ↔ cloud, end to end', { timeout: 60_000 }, () => {
     expect(audited.map((a) => (a.after as { cmdId: string }).cmdId)).toContain(cmdId);
   });
 
+  it('an estate-wide lockdown refuses credentials until staff release it; residents may not order one', async () => {
+    const refused = await (await sys.as('resident')).call('POST', `/api/estates/${sys.estateId}/commands`, {
+      action: 'lockdown',
+    });
+    expect(refused.status).toBe(403);
+    const sent = await sys.staff.call('POST', `/api/estates/${sys.estateId}/commands`, {
+      action: 'lockdown',
+      durationS: 600,
+    });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    expect(sent.body).toHaveLength(1); // one command per gateway of the estate
+    await until(async () => (await sys.reader.enterPin('482916')).reason === 'lockdown');
+    await sys.staff.call('POST', `/api/estates/${sys.estateId}/commands`, { action: 'release' });
+    await until(async () => (await sys.reader.enterPin('482916')).granted);
+  });
+
   it('a revoked resident is refused at the door within 5 s', async () => {
     await until(() => sys.doorCommands.length > 0);
     const t0 = Date.now();

@@ -118,3 +118,38 @@ export async function readCommand(deps: CloudDeps, p: Principal, gatewayId: stri
   if (!c) throw notFound('Command');
   return commandView(c);
 }
+
+/**
+ * A lockdown or its release for a whole estate: one signed command per active gateway, each recorded, audited and
+ * acknowledged on its own (a gateway that is offline refuses it later as expired, never runs it late).
+ */
+export async function issueEstateCommand(
+  deps: CloudDeps,
+  actor: Actor & { principal: Principal },
+  estateId: string,
+  req: { action: 'lockdown' | 'release'; durationS?: number | undefined },
+): Promise<CommandView[]> {
+  if (!MAY_COMMAND.includes(actor.principal.role)) throw new AppError('FORBIDDEN');
+  if (!inScope(actor.principal, { estateId })) throw notFound('Estate');
+  const gateways = await deps.prisma.gateway.findMany({
+    where: { estateId, status: 'active' },
+    select: { id: true },
+    orderBy: { id: 'asc' },
+  });
+  const out: CommandView[] = [];
+  for (const g of gateways) out.push(await issueCommand(deps, actor, g.id, req));
+  return out;
+}
+
+/** A command for one door, named by the access module's door id: it goes to the gateway the door is on. */
+export async function issueDoorCommand(
+  deps: CloudDeps,
+  actor: Actor & { principal: Principal },
+  doorId: string,
+  req: { action: 'unlock' | 'hold_open' | 'lockdown' | 'release'; durationS?: number | undefined },
+): Promise<CommandView> {
+  if (!MAY_COMMAND.includes(actor.principal.role)) throw new AppError('FORBIDDEN');
+  const door = await deps.prisma.accessDoor.findUnique({ where: { id: doorId } });
+  if (!door || !inScope(actor.principal, { estateId: door.estateId })) throw notFound('Door');
+  return issueCommand(deps, actor, door.gatewayId, { ...req, doorId: door.id });
+}

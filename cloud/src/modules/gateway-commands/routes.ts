@@ -4,7 +4,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { actorOf } from '../../core/context.js';
 import { DateTime, ErrorBody, ErrorResponses, Uuid } from '../../core/schemas.js';
-import { COMMAND_ACTIONS, issueCommand, readCommand } from '../../sync/commands.js';
+import {
+  COMMAND_ACTIONS,
+  issueCommand,
+  issueDoorCommand,
+  issueEstateCommand,
+  readCommand,
+} from '../../sync/commands.js';
 
 const WireId = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -14,6 +20,19 @@ const CommandBody = Type.Object(
     action: Type.Union(COMMAND_ACTIONS.map((a) => Type.Literal(a))),
     doorId: Type.Optional(WireId),
     durationS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+  },
+  { additionalProperties: false },
+);
+
+const Duration = Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'temporary: seconds' }));
+const EstateCommandBody = Type.Object(
+  { action: Type.Union([Type.Literal('lockdown'), Type.Literal('release')]), durationS: Duration },
+  { additionalProperties: false },
+);
+const DoorCommandBody = Type.Object(
+  {
+    action: Type.Union(['unlock', 'hold_open', 'lockdown', 'release'].map((a) => Type.Literal(a))),
+    durationS: Duration,
   },
   { additionalProperties: false },
 );
@@ -50,6 +69,43 @@ const gatewayCommands: FastifyPluginAsyncTypebox = async (app) => {
       const view = await issueCommand(app.deps, actorOf(request), request.params.id, request.body);
       return reply.status(202).send(view);
     },
+  );
+  // a lockdown (or its release) of every door of an estate: one command per gateway
+  app.post(
+    '/estates/:id/commands',
+    {
+      schema: {
+        tags,
+        params: Type.Object({ id: Uuid }, { additionalProperties: false }),
+        body: EstateCommandBody,
+        response: { 202: Type.Array(Command), ...ErrorResponses, 409: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request, reply) =>
+      reply.status(202).send(await issueEstateCommand(app.deps, actorOf(request), request.params.id, request.body)),
+  );
+  // one door by the access module's door id: remote unlock, temporary hold-open or lockdown, release
+  app.post(
+    '/access/doors/:id/commands',
+    {
+      schema: {
+        tags,
+        params: Type.Object({ id: WireId }, { additionalProperties: false }),
+        body: DoorCommandBody,
+        response: { 202: Command, ...ErrorResponses, 409: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .status(202)
+        .send(
+          await issueDoorCommand(
+            app.deps,
+            actorOf(request),
+            request.params.id,
+            request.body as { action: 'unlock' | 'hold_open' | 'lockdown' | 'release'; durationS?: number },
+          ),
+        ),
   );
   app.get(
     '/gateways/:id/commands/:cmdId',
