@@ -1,9 +1,14 @@
 // Issue 6's flows end to end through the API against a running gateway: cloud API → desired state → sync → the
 // provisioned gateway → simulated keypad/QR reader and door → the decision back in the cloud. The installer pairs
 // the door controller and reader by their label codes; staff map a door; the resident sets a PIN and pre-registers
-// a visitor; staff approve; the visitor's single-use QR pass opens the door once; staff see who came.
+// a visitor; staff approve; the visitor's single-use QR pass opens the door once; staff see who came. The resident
+// consents to face access and enrols with photos in the cloud; walking up to the camera opens the gate; withdrawing
+// the consent removes the template from the gateway and the gate stays shut.
 
-import { formatPairingCode } from '@estate/protocols';
+import { readFileSync } from 'node:fs';
+import { FacePipeline, photosByPerson } from '@estate/models';
+import { encode, formatPairingCode, topicFor } from '@estate/protocols';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenAad } from '../../cloud/src/modules/access/visitors.js';
 import { aLinkedSystem, type Caller, type LinkedSystem } from './helpers/linked-system.js';
@@ -14,6 +19,10 @@ let sys: LinkedSystem;
 let resident: Caller;
 let personId: string;
 let doorId: string;
+let pipeline: FacePipeline;
+let camera: mqtt.MqttClient | undefined;
+const people = photosByPerson();
+const photo = (label: string, i: number) => readFileSync((people.get(label) ?? [])[i]?.path ?? 'missing');
 
 const ok = async (r: Promise<{ status: number; body: Record<string, unknown> }>, status: number) => {
   const res = await r;
@@ -22,7 +31,8 @@ const ok = async (r: Promise<{ status: number; body: Record<string, unknown> }>,
 };
 
 beforeAll(async () => {
-  sys = await aLinkedSystem();
+  pipeline = await FacePipeline.create();
+  sys = await aLinkedSystem({ faces: pipeline });
   resident = await sys.as('resident');
   const login = sys.cloud.logins.find((l) => l.role === 'resident')?.login ?? '';
   personId = (await sys.cloud.deps.prisma.account.findUniqueOrThrow({ where: { login } })).personId ?? '';
@@ -32,12 +42,14 @@ beforeAll(async () => {
     sys.staff.call('POST', gw, { pairingCode: formatPairingCode('reader', 'reader-b1'), doorId: 'gate-1' }),
     201,
   );
+  await ok(sys.staff.call('POST', gw, { pairingCode: formatPairingCode('camera', 'cam-b1'), doorId: 'gate-1' }), 201);
+  camera = await mqtt.connectAsync(sys.local.url, { protocolVersion: 4, clientId: 'cam-b1' });
   const door = await ok(
     sys.staff.call('POST', `/api/estates/${sys.estateId}/doors`, {
       name: 'North gate',
       gatewayId: sys.gatewayId,
       deviceId: 'door-b1',
-      readers: ['reader-b1'],
+      readers: ['reader-b1', 'cam-b1'],
       pulseMs: 500,
     }),
     201,
@@ -45,8 +57,26 @@ beforeAll(async () => {
   doorId = String(door.id);
 }, 240_000);
 afterAll(async () => {
+  await camera?.endAsync();
   await sys?.close();
+  await pipeline?.close();
 });
+
+let frameSeq = 1;
+/** The camera at the gate sends these frames; resolves when the gateway has decided on each. */
+async function walkUp(...frames: Buffer[]) {
+  const faces = sys.gw.parts.faces;
+  if (!faces) throw new Error('the gateway has no face service');
+  for (const data of frames) {
+    const before = faces.stats.frames;
+    const frame = { seq: frameSeq++, ts: Date.now(), kind: 'frame' as const, format: 'jpeg' as const };
+    await camera?.publishAsync(
+      topicFor('cameraFrame', { deviceId: 'cam-b1' }),
+      encode('cameraFrame', { ...frame, width: 640, height: 480, data }),
+    );
+    await until(() => faces.stats.frames > before && faces.pending === 0);
+  }
+}
 
 const decisions = (method: string) =>
   sys.cloud.deps.prisma.gatewayEvent.findMany({
@@ -93,6 +123,35 @@ describe('access management through the API, against the running gateway', { tim
       );
       return v?.arrivedAt !== null && v?.uses === 1;
     }, 30_000);
+  });
+
+  it('a resident enrolled in the cloud (with consent) walks through; withdrawing consent shuts the gate to their face', async () => {
+    const photos = [photo('franck', 0), photo('franck', 1)].map((b) => b.toString('base64'));
+    const refused = await resident.call('POST', `/api/persons/${personId}/face`, { photos });
+    expect(refused.status).toBe(409); // no face_access consent yet
+    const consent = await ok(
+      resident.call('POST', `/api/persons/${personId}/consents`, { purpose: 'face_access' }),
+      201,
+    );
+    const enrolled = await ok(resident.call('POST', `/api/persons/${personId}/face`, { photos }), 201);
+    expect(enrolled).toMatchObject({ enrolled: true });
+    await until(() => sys.gw.parts.gallery.size > 0, 30_000);
+    const faceGrants = async () => (await decisions('face')).filter((d) => d.granted && d.personId === personId);
+    await walkUp(photo('franck', 2), photo('franck', 3));
+    await until(async () => (await faceGrants()).length > 0, 30_000);
+    const [grant] = await faceGrants();
+    expect((grant?.body as { score?: number } | undefined)?.score).toBeGreaterThan(0.5); // the score is kept, never an image
+    await ok(resident.call('POST', `/api/consents/${String(consent.id)}/withdraw`), 200);
+    await until(() => sys.gw.parts.gallery.size === 0, 10_000);
+    await new Promise((r) => setTimeout(r, 600)); // past the previous grant's pulse
+    const before = (await faceGrants()).length;
+    await walkUp(photo('franck', 2), photo('franck', 3));
+    const last = sys.gw.parts.log
+      .read(0, 100_000)
+      .filter((e) => e.type === 'access_decision')
+      .at(-1);
+    expect(last).toMatchObject({ method: 'face', granted: false });
+    expect((await faceGrants()).length).toBe(before);
   });
 
   it('staff unlock the gate by its door id; a resident may not', async () => {

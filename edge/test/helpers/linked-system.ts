@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningCloud, startCloud } from '@estate/cloud';
-import { type CloudConnection, connectToCloud, Gateway, provision, startLocalBroker } from '@estate/edge';
+import {
+  type CloudConnection,
+  connectToCloud,
+  type FaceAnalyser,
+  Gateway,
+  provision,
+  startLocalBroker,
+} from '@estate/edge';
 import { Door, Reader } from '@estate/firmware-stubs';
 
 export interface Caller {
@@ -14,7 +21,8 @@ export interface Caller {
   call(method: string, path: string, body?: object): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
-export async function aLinkedSystem() {
+/** `faces`: the gateway decides face access with this analyser (a real FacePipeline), deciding at once. */
+export async function aLinkedSystem(o: { faces?: FaceAnalyser } = {}) {
   const cloudDir = mkdtempSync(join(tmpdir(), 'estate-e2e-cloud-'));
   const gwDir = mkdtempSync(join(tmpdir(), 'estate-e2e-gw-'));
   const cloud: RunningCloud = await startCloud({
@@ -63,7 +71,11 @@ export async function aLinkedSystem() {
   const { identity } = await provision({ claim: claim.qr.payload, dataDir: gwDir });
 
   const local = await startLocalBroker({ port: 0 });
-  const gw = new Gateway({ broker: local.broker, dataDir: gwDir });
+  const gw = new Gateway({
+    broker: local.broker,
+    dataDir: gwDir,
+    ...(o.faces ? { faces: { analyser: o.faces, quietMs: 0 } } : {}),
+  });
   await gw.start();
   const conn: CloudConnection = await connectToCloud({ gateway: gw, identity, dataDir: gwDir, healthIntervalMs: 500 });
   const door = new Door({ id: 'door-b1', broker: { url: local.url }, pulseMs: 3_000 });
