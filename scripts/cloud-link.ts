@@ -1,24 +1,25 @@
 // `npm start`'s gateway joins its cloud the way an installer's box does: staff create the gateway in the cloud,
 // the box provisions itself with the claim code's QR payload, then connects (events, telemetry, health up;
-// desired state and remote commands down). The identity is kept in the gateway's data folder, so later starts
+// desired state and remote commands down); the estate is then set up through the access API (demo-access.ts). The identity is kept in the gateway's data folder, so later starts
 // reuse it; when the cloud no longer knows that gateway (its data was deleted) the box is provisioned again.
 import { existsSync } from 'node:fs';
-import { desiredState, type RunningCloud } from '@estate/cloud';
+import type { RunningCloud } from '@estate/cloud';
 import {
   type CloudConnection,
   connectToCloud,
+  type FileDeviceDirectory,
   type Gateway,
   type Identity,
   identityPath,
   loadIdentity,
   provision,
 } from '@estate/edge';
-import type { FacePipeline } from '@estate/models';
-import { pushDemoEstate } from './demo-estate.js';
+import { type AccessDemo, demoThroughAccessApi } from './demo-access.js';
 
 export interface CloudLinked {
   connection: CloudConnection;
   identity: Identity;
+  demo: AccessDemo;
   notes: string[];
 }
 
@@ -26,7 +27,7 @@ export async function linkToCloud(
   cloud: RunningCloud,
   gateway: Gateway,
   dataDir: string,
-  pipeline: FacePipeline,
+  directory: FileDeviceDirectory,
   warn: (message: string) => void,
 ): Promise<CloudLinked> {
   const notes: string[] = [];
@@ -39,8 +40,8 @@ export async function linkToCloud(
     notes.push(`provisioned gateway ${identity.gatewayId} with a claim code (identity in ${identityPath(dataDir)})`);
   }
   const connection = await connectToCloud({ gateway, identity, dataDir, warn });
-  notes.push(...(await pushDemoEstate(desiredState(cloud.deps), identity.gatewayId, pipeline)));
-  return { connection, identity, notes };
+  const demo = await demoThroughAccessApi(cloud, identity.gatewayId, directory);
+  return { connection, identity, demo, notes: [...notes, ...demo.notes] };
 }
 
 /** What an installer does: staff create the gateway (claim code + QR), the box provisions from the QR payload. */

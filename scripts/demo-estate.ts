@@ -1,9 +1,9 @@
-// The demo estate's desired state: the doors of firmware-stubs/fleets/demo-estate.yaml, one resident group, and one
-// resident with a PIN and a face template. `npm start` puts it into the cloud's desired state for its gateway, which
-// syncs it down; with --no-cloud it is applied to the gateway directly, trusting a key made on the spot.
+// The demo estate for `npm start --no-cloud` (or when the cloud fails to start): the doors of
+// firmware-stubs/fleets/demo-estate.yaml, one resident group, and one resident with a PIN and a face template,
+// applied to the gateway directly, trusting a key made on the spot. With the cloud, demo-access.ts sets the same
+// estate up through the access API.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { DesiredStateApi } from '@estate/cloud';
 import { encodeEmbedding, type Gateway, pinHash } from '@estate/edge';
 import type { FacePipeline } from '@estate/models';
 import { photosByPerson } from '@estate/models';
@@ -60,22 +60,6 @@ async function demoTemplate(pipeline: FacePipeline) {
     template,
     note: `enrolled ${DEMO_RESIDENT.name} from ${enrolment.used} photos (template only; photos not kept)`,
   };
-}
-
-/** Puts the demo estate into the cloud's desired state for `gatewayId`; unchanged items change nothing. */
-export async function pushDemoEstate(desired: DesiredStateApi, gatewayId: string, pipeline: FacePipeline) {
-  await desired.setConfig(gatewayId, { faceMatchThreshold: pipeline.matchThreshold, pinMaxAttempts: 5 });
-  await desired.put(gatewayId, 'access', { upserts: ACCESS });
-  const [config] = await desired.deltaFor(gatewayId, 'config', 0);
-  const pinKey = (config?.doc as { config?: { pinKey?: string } } | undefined)?.config?.pinKey;
-  if (!pinKey) throw new Error('the cloud gave the gateway no PIN key');
-  await desired.put(gatewayId, 'credentials', { upserts: [pinOf(pinKey)] });
-  const { template, note } = await demoTemplate(pipeline);
-  await desired.put(gatewayId, 'gallery', { upserts: [template] });
-  return [
-    note,
-    `the cloud's desired state for ${gatewayId}: 2 doors, 1 group, ${DEMO_RESIDENT.name} with PIN and face`,
-  ];
 }
 
 /** --no-cloud: seeds a fresh gateway directly; a gateway that already has a configuration is left as it is. */

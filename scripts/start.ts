@@ -79,10 +79,12 @@ const gateway = new Gateway({ broker: broker.broker, dataDir: gatewayData, faces
 await gateway.start();
 // with a cloud the gateway's desired state comes from it (once linked, below); without one it is seeded here
 const seedNotes = args['no-cloud'] ? await seedDemoEstate(gateway, pipeline) : [];
+// the demo resident's person id: the local seed's, or the one the cloud enrolled (known once linked)
+const residents = new Set([DEMO_RESIDENT.id]);
 const faces = gateway.parts.faces;
 if (faces) {
   faces.onDecision = (d) => {
-    const who = d.personId === DEMO_RESIDENT.id ? DEMO_RESIDENT.name : (d.personId ?? 'unknown face');
+    const who = d.personId && residents.has(d.personId) ? DEMO_RESIDENT.name : (d.personId ?? 'unknown face');
     const score = d.score === undefined ? '' : ` score ${d.score.toFixed(2)}`;
     const text = d.granted
       ? pc.green(`FACE ${who}${score} → door opens`)
@@ -116,7 +118,7 @@ if (cloud) {
   console.log(`\n${pc.bold('cloud API')}  ${pc.cyan(cloud.url)}   OpenAPI: ${pc.cyan(cloud.docsUrl)}`);
   for (const l of cloud.logins) console.log(`  ${l.role.padEnd(11)} ${l.login.padEnd(28)} ${l.password}`);
   console.log(pc.dim(`  (POST ${cloud.url}/api/auth/login with {"login","password"} for a token)`));
-  linked = await linkToCloud(cloud, gateway, gatewayData, pipeline, (m) =>
+  linked = await linkToCloud(cloud, gateway, gatewayData, directory, (m) =>
     console.log(pc.yellow(`gateway: ${m}`)),
   ).catch((e: Error) => {
     console.log(pc.red(`gateway ↔ cloud: ${e.message}; the gateway keeps running on its own`));
@@ -127,11 +129,14 @@ if (cloud) {
       `${pc.bold('cloud broker')}  ${pc.cyan(cloud.mqtt.url)}  gateway ${pc.bold(linked.identity.gatewayId)}`,
     );
     for (const n of linked.notes) console.log(`  ${n}`);
+    residents.add(linked.demo.residentPersonId);
     console.log(
       pc.dim(
         `  access decisions and alarms go up to the cloud (GET /api/telemetry/state, /api/estates/:id/access-events); remote unlock: POST /api/gateways/${linked.identity.gatewayId}/commands\n`,
       ),
     );
+    const scenes = await linked.demo.scenes(broker.url).catch((e: Error) => [pc.red(`demo scenes: ${e.message}`)]);
+    for (const line of scenes) console.log(`${stamp()}  ${pc.bold('DEMO')}  ${line}`);
   }
 } else if (!args['no-cloud']) {
   seedNotes.push(...(await seedDemoEstate(gateway, pipeline)));

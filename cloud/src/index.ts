@@ -23,6 +23,7 @@ export {
   startGatewayLink,
   startIngest,
 } from './ingest/index.js';
+export { passTokenOf } from './modules/access/visitors.js';
 export { verifyAuditChain } from './modules/audit/verify.js';
 export { hasConsent } from './modules/consents/service.js';
 export { type Candidate, chooseTechnician, type DispatchInput } from './modules/repairs/dispatch.js';

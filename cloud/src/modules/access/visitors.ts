@@ -263,3 +263,10 @@ export async function cancelPass(tx: Tx, v: Row, reason: string): Promise<Row> {
   }
   return row;
 }
+
+/** The signed pass of an approved visit, as its share page shows it in the QR code (for the demo and operators). */
+export async function passTokenOf(deps: Pick<CloudDeps, 'prisma' | 'keyRing'>, visitId: string): Promise<string> {
+  const v = await deps.prisma.visitorPass.findUnique({ where: { id: visitId } });
+  if (!v?.tokenEnc) throw notFound('Approved visit');
+  return deps.keyRing.open(v.tokenEnc, tokenAad(visitId));
+}
