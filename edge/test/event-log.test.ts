@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '@estate/edge';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const anEvent = (over: Partial<{ granted: boolean; ts: number }> = {}) => ({
@@ -48,6 +49,24 @@ describe('durable event log', () => {
     const again = new EventLog(file);
     expect(again.append(anEvent()).seq).toBe(6);
     expect(again.ackedSeq).toBe(5);
+    again.close();
+  });
+
+  it('keeps appending when a row sits above its counter (a second process wrote to the same folder)', () => {
+    const file = tempFile();
+    const log = new EventLog(file);
+    for (let i = 0; i < 3; i++) log.append(anEvent());
+    log.close();
+    // another writer's rows 4 and 5, with the counter left at 3
+    const other = new EventLog(file);
+    other.append(anEvent());
+    other.append(anEvent());
+    other.close();
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = 3 WHERE key = 'last_seq'").run();
+    db.close();
+    const again = new EventLog(file);
+    expect(again.append(anEvent()).seq).toBe(6); // before: UNIQUE constraint failed, every decision refused
     again.close();
   });
 

@@ -71,8 +71,11 @@ export class EventLog {
     this.#backlog = this.#db.prepare('SELECT COUNT(*) AS events, SUM(bytes) AS bytes, MIN(ts) AS oldest FROM events');
     this.#oldest = this.#db.prepare('SELECT ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1');
     this.#rangeBytes = this.#db.prepare('SELECT SUM(bytes) AS bytes FROM events WHERE seq > ? AND seq <= ?');
-    // The counter lives in meta, not MAX(seq): acked rows are deleted, and a seq must never be reused.
-    this.#seq = this.#lastSeq.get()?.seq ?? 0;
+    // The counter lives in meta, not MAX(seq): acked rows are deleted, and a seq must never be reused. A row above
+    // the counter (a second process wrote to the same folder) must not make every later append fail: take the
+    // higher of the two.
+    const maxRow = (this.#db.prepare('SELECT MAX(seq) AS seq FROM events').get() as { seq: number | null }).seq;
+    this.#seq = Math.max(this.#lastSeq.get()?.seq ?? 0, maxRow ?? 0);
     this.#acked = this.#readAcked();
     this.#bytes = this.#sumBytes();
   }
@@ -97,7 +100,7 @@ export class EventLog {
     const bytes = Buffer.byteLength(body);
     this.#db.transaction(() => {
       this.#insert.run(seq, event.ts, PRIORITY[event.priority], event.type, body, bytes);
-      this.#db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'").run(seq);
+      this.#db.prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'last_seq'").run(seq);
     })();
     this.#seq = seq;
     this.#bytes += bytes;
