@@ -15,6 +15,7 @@ import {
   startLocalBroker,
 } from '@estate/edge';
 import { Door, Reader } from '@estate/firmware-stubs';
+import { testDatabase } from '../../../cloud/test/helpers/db.js';
 
 export interface Caller {
   token: string;
@@ -25,8 +26,12 @@ export interface Caller {
 export async function aLinkedSystem(o: { faces?: FaceAnalyser } = {}) {
   const cloudDir = mkdtempSync(join(tmpdir(), 'estate-e2e-cloud-'));
   const gwDir = mkdtempSync(join(tmpdir(), 'estate-e2e-gw-'));
+  // its own database: a throwaway one on the PostgreSQL of DATABASE_URL (CI), else PGlite in the data folder
+  const db = await testDatabase();
   const cloud: RunningCloud = await startCloud({
+    env: {},
     overrides: {
+      ...(db.url ? { DATABASE_URL: db.url } : {}),
       NODE_ENV: 'test',
       ESTATE_CLOUD_HOST: '127.0.0.1',
       ESTATE_CLOUD_PORT: '0',
@@ -105,6 +110,7 @@ export async function aLinkedSystem(o: { faces?: FaceAnalyser } = {}) {
       await gw.stop();
       await local.close();
       await cloud.close();
+      await db.drop();
       for (const d of [cloudDir, gwDir]) rmSync(d, { recursive: true, force: true });
     },
   };
