@@ -145,12 +145,11 @@ describe('access management through the API, against the running gateway', { tim
     await until(() => sys.gw.parts.gallery.size === 0, 10_000);
     await new Promise((r) => setTimeout(r, 600)); // past the previous grant's pulse
     const before = (await faceGrants()).length;
+    const unlocks = sys.doorCommands.length;
     await walkUp(photo('franck', 2), photo('franck', 3));
-    const last = sys.gw.parts.log
-      .read(0, 100_000)
-      .filter((e) => e.type === 'access_decision')
-      .at(-1);
-    expect(last).toMatchObject({ method: 'face', granted: false });
+    // the gateway's own log forgets what the cloud acknowledged, so judge by the door and the cloud's record
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sys.doorCommands.length).toBe(unlocks);
     expect((await faceGrants()).length).toBe(before);
   });
 
