@@ -67,12 +67,13 @@ export const syncBenches: readonly Bench[] = [
       const gw = new Gateway({ broker: local.broker, dataDir: gwDir });
       let client: mqtt.MqttClient | undefined;
       let sync: CloudSync | undefined;
-      let publisher: Awaited<ReturnType<typeof startSyncPublisher>> | undefined;
+      let publisher: ReturnType<typeof startSyncPublisher> | undefined;
       try {
         const estate = await deps.prisma.estate.create({ data: { code: 'bench', name: 'Bench', city: 'Shanghai' } });
         await deps.prisma.gateway.create({ data: { id: GW, estateId: estate.id, name: 'bench', status: 'active' } });
         await deps.signing.signer('desired');
-        publisher = await startSyncPublisher(deps, { url: broker.url, listenAcks: true });
+        publisher = startSyncPublisher(deps, { url: broker.url, listenAcks: true });
+        await publisher.ready;
         await gw.start();
         client = await mqtt.connectAsync(broker.url, { clientId: GW, protocolVersion: 4 });
         sync = new CloudSync({ gateway: gw, gatewayId: GW, client, trustedKeys: await deps.signing.trusted() });

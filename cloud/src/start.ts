@@ -56,13 +56,17 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
     });
     const gatewayLink = link;
     // desired state and remote commands go out on a client of their own, so a busy ingest never delays a revocation
-    sync = await startSyncPublisher(deps, {
+    sync = startSyncPublisher(deps, {
       url: link.url,
       username: SERVICE_USER,
       password: config.mqttServiceSecret,
       onError: (err) => running.log.warn({ err }, 'sync publisher'),
     });
     const publisher = sync;
+    // the embedded broker is up already, so this is immediate; an external one that is down must not keep the API
+    // from serving (desired state queues, commands answer 503 until the link is up)
+    if (link.broker) await publisher.ready;
+    else void publisher.ready.then(() => running.log.info({ url: config.mqttUrl }, 'sync publisher connected'));
     // the fleet module tells provisioned gateways this port (on the host they reached the API at), so it must be
     // the one the embedded broker really took, which differs from the configured one when that was taken or 0
     if (link.broker) config.mqttPort = link.broker.port;

@@ -15,7 +15,10 @@ beforeAll(async () => {
   await cloud.deps.prisma.gateway.create({
     data: { id: GW, estateId: cloud.world.estateA, name: 'gate', status: 'active' },
   });
-  attachSyncLink(cloud.deps, { publish: async (topic, payload) => void sent.push({ topic, payload }) });
+  attachSyncLink(cloud.deps, {
+    connected: true,
+    publish: async (topic, payload) => void sent.push({ topic, payload }),
+  });
 }, 180_000);
 afterAll(async () => {
   await cloud?.close();

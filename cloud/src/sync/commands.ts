@@ -63,7 +63,7 @@ export async function issueCommand(
     throw new AppError('VALIDATION', `${req.action} needs a doorId`, '/body/doorId');
   }
   const link = syncLinkOf(deps);
-  if (!link) throw new AppError('NOT_READY', 'the cloud has no broker link to send commands on');
+  if (!link?.connected) throw new AppError('NOT_READY', 'the cloud has no broker link to send commands on now');
   const cmdId = `c${randomBytes(12).toString('hex')}`;
   const issuedAt = now;
   const expiresAt = now + COMMAND_TTL_MS;

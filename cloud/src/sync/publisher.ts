@@ -9,7 +9,13 @@ import type { CloudDeps } from '../core/deps.js';
 import { syncHandlers } from './handlers.js';
 
 export interface SyncLink {
-  /** QoS 1; resolves once the broker has the message. */
+  /** Whether the broker connection is up now (commands are refused while it is not; they would expire queued). */
+  readonly connected: boolean;
+  /**
+   * QoS 1. Connected: resolves once the broker has the message. Disconnected: queued in the client and sent on
+   * reconnect, resolving at once: desired state is in the database already, and the gateway also catches up by
+   * asking when it connects, so an API write never waits on the broker.
+   */
   publish(topic: string, payload: Buffer, retain?: boolean): Promise<void>;
 }
 
@@ -36,11 +42,17 @@ export interface SyncPublisherOptions {
 
 export interface SyncPublisher extends SyncLink {
   readonly client: mqtt.MqttClient;
+  /** Resolves on the first connection (and, with listenAcks, its subscriptions); it may never, if the broker is down. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startSyncPublisher(deps: CloudDeps, o: SyncPublisherOptions): Promise<SyncPublisher> {
-  const client = await mqtt.connectAsync(o.url, {
+/**
+ * Starts connecting and returns at once: a cloud whose external broker is down still serves its API (desired state
+ * is stored and goes out on reconnect; commands answer 503 until then). Await `ready` where the link must be up.
+ */
+export function startSyncPublisher(deps: CloudDeps, o: SyncPublisherOptions): SyncPublisher {
+  const client = mqtt.connect(o.url, {
     protocolVersion: 4,
     clientId: `estate-cloud-sync-${randomBytes(4).toString('hex')}`,
     ...(o.username ? { username: o.username } : {}),
@@ -50,16 +62,28 @@ export async function startSyncPublisher(deps: CloudDeps, o: SyncPublisherOption
   client.on('error', (err) => o.onError?.(err));
   const publisher: SyncPublisher = {
     client,
+    get connected() {
+      return client.connected;
+    },
+    ready: new Promise<void>((resolve) => {
+      client.once('connect', () => {
+        if (!o.listenAcks) return resolve();
+        listenAcks(deps, publisher, o.onError).then(resolve, (err: Error) => o.onError?.(err));
+      });
+    }),
     publish: async (topic, payload, retain = false) => {
-      await client.publishAsync(topic, payload, { qos: 1, retain });
+      if (client.connected) return void (await client.publishAsync(topic, payload, { qos: 1, retain }));
+      client.publish(topic, payload, { qos: 1, retain }, (err) => {
+        if (err) o.onError?.(err);
+      });
     },
     close: async () => {
       attachSyncLink(deps, undefined);
-      await client.endAsync();
+      // a graceful end waits for unacknowledged messages, which never drain while the broker is away
+      await client.endAsync(!client.connected);
     },
   };
   attachSyncLink(deps, publisher);
-  if (o.listenAcks) await listenAcks(deps, publisher, o.onError);
   return publisher;
 }
 

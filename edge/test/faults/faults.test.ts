@@ -85,7 +85,18 @@ describe('fault harness: uplink cuts, cloud restarts, SIGKILL, clock jumps, disk
       }
       await sleep(500);
       await traffic.stop();
-      await until(() => child.lastSeq > 0 && child.ackedSeq === child.lastSeq, 20_000, 'the backlog drained');
+      // Drained and quiet: a scan in flight when the traffic stopped, or a door closing after its unlock, still
+      // appends an event after the first moment acked == last, so wait until the log has stopped growing too.
+      let quietSince = Date.now();
+      let seen = -1;
+      await until(
+        () => {
+          if (child.lastSeq !== seen) [seen, quietSince] = [child.lastSeq, Date.now()];
+          return child.lastSeq > 0 && child.ackedSeq === child.lastSeq && Date.now() - quietSince > 1_500;
+        },
+        30_000,
+        'the backlog drained and the log quiet',
+      );
       const last = child.lastSeq;
 
       // the watermark ack comes after the store: everything up to `last` is in gateway_events now

@@ -38,7 +38,8 @@ export async function aSyncWorld() {
   // the keys exist before provisioning hands them to the box
   await deps.signing.signer('desired');
   await deps.signing.signer('command');
-  const publisher = await startSyncPublisher(deps, { url: cloudBroker.url, listenAcks: true });
+  const publisher = startSyncPublisher(deps, { url: cloudBroker.url, listenAcks: true });
+  await publisher.ready;
   const desired: DesiredStateApi = desiredState(deps);
 
   const { local, gw } = await aGateway();
