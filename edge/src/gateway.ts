@@ -149,7 +149,7 @@ function assemble(o: GatewayOptions): Parts {
   const log = new EventLog(db);
   const store = new SectionStore(db, Sealer.fromKeyFile(join(o.dataDir, 'gateway.key')));
   const model = new AccessModel(store);
-  const policy = new AccessPolicy(model);
+  const policy = new AccessPolicy(model, { db, now });
   const doors = new DoorService({ bus, model, policy, log, now });
   const decider = new Decider(log, doors, now);
   const readers = new ReaderService({

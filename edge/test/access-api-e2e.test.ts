@@ -3,11 +3,15 @@
 // the door controller and reader by their label codes; staff map a door; the resident sets a PIN and pre-registers
 // a visitor; staff approve; the visitor's single-use QR pass opens the door once; staff see who came. The resident
 // consents to face access and enrols with photos in the cloud; walking up to the camera opens the gate; withdrawing
-// the consent removes the template from the gateway and the gate stays shut.
+// the consent removes the template from the gateway and the gate stays shut. A phone key issued to the resident
+// opens the gate at the BLE reader, is refused while suspended, works again when resumed, and is refused for good
+// once revoked.
 
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { BleReader } from '@estate/firmware-stubs';
 import { FacePipeline, photosByPerson } from '@estate/models';
-import { encode, formatPairingCode, topicFor } from '@estate/protocols';
+import { encode, exportRawPublicKey, formatPairingCode, topicFor } from '@estate/protocols';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenAad } from '../../cloud/src/modules/access/visitors.js';
@@ -21,6 +25,7 @@ let personId: string;
 let doorId: string;
 let pipeline: FacePipeline;
 let camera: mqtt.MqttClient | undefined;
+let ble: BleReader | undefined;
 const people = photosByPerson();
 const photo = (label: string, i: number) => readFileSync((people.get(label) ?? [])[i]?.path ?? 'missing');
 
@@ -43,13 +48,16 @@ beforeAll(async () => {
     201,
   );
   await ok(sys.staff.call('POST', gw, { pairingCode: formatPairingCode('camera', 'cam-b1'), doorId: 'gate-1' }), 201);
+  await ok(sys.staff.call('POST', gw, { pairingCode: formatPairingCode('ble', 'ble-b1'), doorId: 'gate-1' }), 201);
   camera = await mqtt.connectAsync(sys.local.url, { protocolVersion: 4, clientId: 'cam-b1' });
+  ble = new BleReader({ id: 'ble-b1', broker: { url: sys.local.url } });
+  await ble.start();
   const door = await ok(
     sys.staff.call('POST', `/api/estates/${sys.estateId}/doors`, {
       name: 'North gate',
       gatewayId: sys.gatewayId,
       deviceId: 'door-b1',
-      readers: ['reader-b1', 'cam-b1'],
+      readers: ['reader-b1', 'cam-b1', 'ble-b1'],
       pulseMs: 500,
     }),
     201,
@@ -58,6 +66,7 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(async () => {
   await camera?.endAsync();
+  await ble?.stop();
   await sys?.close();
   await pipeline?.close();
 });
@@ -185,5 +194,39 @@ describe('access management through the API, against the running gateway', { tim
     // the revocation reaches the gateway within seconds
     await until(async () => (await sys.reader.scanQr(token)).granted === false, 10_000);
     expect(await sys.reader.scanQr(token)).toMatchObject({ granted: false, reason: 'pass_revoked' });
+  });
+
+  it('a phone key opens the gate; suspended it is refused, resumed it works, revoked it is refused for good', async () => {
+    const phoneKey = generateKeyPairSync('ed25519');
+    const key = await ok(
+      resident.call('POST', `/api/persons/${personId}/ble-keys`, {
+        phoneName: 'test phone',
+        alg: 'Ed25519',
+        publicKey: exportRawPublicKey(phoneKey.publicKey).toString('base64url'),
+      }),
+      201,
+    );
+    const phone = { credential: String(key.credential), privateKey: phoneKey.privateKey };
+    const present = async () => {
+      const r = await ble?.present(phone);
+      if (!r) throw new Error('no BLE reader');
+      return r;
+    };
+    await until(async () => (await present()).granted, 30_000);
+    const path = `/api/ble-keys/${String(key.id)}`;
+    await ok(resident.call('POST', `${path}/suspend`), 200);
+    await until(async () => (await present()).reason === 'key_revoked', 10_000);
+    await ok(resident.call('POST', `${path}/resume`), 200);
+    await until(async () => (await present()).granted, 10_000);
+    await ok(sys.staff.call('POST', `${path}/revoke`), 200);
+    await until(async () => (await present()).reason === 'key_revoked', 10_000);
+    // revoked is final: resuming is refused and changes nothing at the gate
+    expect((await resident.call('POST', `${path}/resume`)).status).toBe(409);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await present()).toMatchObject({ granted: false, reason: 'key_revoked' });
+    const refusals = await sys.cloud.deps.prisma.gatewayEvent.count({
+      where: { gatewayId: sys.gatewayId, type: 'access_decision', method: 'ble', granted: false },
+    });
+    expect(refusals).toBeGreaterThan(0);
   });
 });

@@ -86,6 +86,43 @@ describe('access policy', async () => {
     await close();
   });
 
+  it('keeps a lockdown through a restart; a timed one ends at its end time, restart or not', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'estate-lockdown-'));
+    let clock = WED_0930_SHANGHAI;
+    const local = await startLocalBroker({ port: 0 });
+    const open = async () => {
+      const gw = new Gateway({ broker: local.broker, dataDir, now: () => clock });
+      await gw.start();
+      return gw;
+    };
+    try {
+      let gw = await open();
+      anEstate(gw, aCloudSigner(), { antiPassback: 'off' });
+      gw.parts.policy.setLockdown('*', true);
+      gw.parts.policy.setLockdown('b1-main', true, clock + 60_000);
+      gw.parts.policy.setLockdown('b2-main', true);
+      gw.parts.policy.releaseLockdown('b2-main');
+      await gw.stop();
+
+      gw = await open();
+      const door = gw.parts.model.doors.get('b1-main');
+      expect(gw.parts.policy.forPerson('p-alice', door, clock).reason).toBe('lockdown');
+      expect(gw.parts.policy.isLockedDown('b2-main')).toBe(true); // the gateway-wide one still holds
+      gw.parts.policy.releaseLockdown('*');
+      expect(gw.parts.policy.isLockedDown('b2-main')).toBe(false);
+      expect(gw.parts.policy.isLockedDown('b1-main')).toBe(true); // its own, timed, has 60 s to run
+      await gw.stop();
+
+      clock += 61_000;
+      gw = await open();
+      expect(gw.parts.policy.isLockedDown('b1-main')).toBe(false);
+      expect(gw.parts.policy.forPerson('p-alice', door, clock)).toEqual({ granted: true, reason: 'granted' });
+      await gw.stop();
+    } finally {
+      await local.close();
+    }
+  });
+
   it('with hard anti-passback refuses a second entry without an exit', async () => {
     const { policy, door, close } = await aPolicy('hard');
     expect(policy.forPerson('p-alice', door, WED_0930_SHANGHAI).granted).toBe(true);

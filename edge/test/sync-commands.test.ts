@@ -125,4 +125,12 @@ describe('remote commands, cloud → broker → gateway', () => {
     expect((await ackOf(release.cmdId)).status).toBe('done');
     expect(w.gw.parts.policy.isLockedDown('b1-main')).toBe(false);
   });
+
+  it('a timed lockdown of one door holds for its duration and then ends by itself', async () => {
+    const lock = await issueCommand(w.deps, w.actor, GW, { action: 'lockdown', doorId: 'b1-main', durationS: 1 });
+    expect((await ackOf(lock.cmdId)).status).toBe('done');
+    expect(await w.reader.enterPin('482916')).toMatchObject({ granted: false, reason: 'lockdown' });
+    await until(() => !w.gw.parts.policy.isLockedDown('b1-main'), 5_000);
+    expect(await w.reader.enterPin('482916')).toMatchObject({ granted: true });
+  });
 });

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { AccessModel, DoorConfig } from './access-model.js';
 import { isOpen, localTime } from './schedule.js';
 
@@ -18,23 +19,42 @@ const GRANTED: Verdict = { granted: true, reason: 'granted' };
 export const deny = (reason: DenyReason | (string & {})): Verdict => ({ granted: false, reason });
 
 /**
- * Who may open which door when. Pure apart from the anti-passback memory,
- * which is kept in RAM on purpose: after a restart nobody is locked in or
- * out because of a stale direction.
+ * Who may open which door when. Pure apart from two memories. Anti-passback directions are kept in RAM on purpose:
+ * after a restart nobody is locked in or out because of a stale direction. Lockdowns are kept in the gateway db
+ * (with `db`): a restart, a crash or a power cut must not quietly lift a lockdown the estate ordered.
  */
 export class AccessPolicy {
-  readonly #lockdown = new Set<string>(); // door ids, or '*' for the whole gateway
+  /** door id, or '*' for the whole gateway → until when (epoch ms), or null: until released */
+  readonly #lockdown = new Map<string, number | null>();
   readonly #lastDirection = new Map<string, 'in' | 'out'>();
+  readonly #store: LockdownStore | undefined;
+  readonly #now: () => number;
 
-  constructor(private readonly model: AccessModel) {}
+  constructor(
+    private readonly model: AccessModel,
+    o: { db?: Database.Database; now?: () => number } = {},
+  ) {
+    this.#now = o.now ?? Date.now;
+    this.#store = o.db && new LockdownStore(o.db);
+    for (const [doorId, until] of this.#store?.load() ?? []) this.#lockdown.set(doorId, until);
+  }
 
-  setLockdown(doorId: string | '*', on: boolean): void {
-    if (on) this.#lockdown.add(doorId);
+  /** Locks a door (or '*': every door) down, until released or until `until`; the latest order for a door wins. */
+  setLockdown(doorId: string | '*', on: boolean, until: number | null = null): void {
+    if (on) this.#lockdown.set(doorId, until);
     else this.#lockdown.delete(doorId);
+    this.#store?.save(doorId, on, until);
+  }
+
+  /** Lifts the lockdown of one door, or every lockdown (the gateway-wide one included) without a door. */
+  releaseLockdown(doorId?: string): void {
+    for (const id of doorId ? [doorId] : [...this.#lockdown.keys()]) this.setLockdown(id, false);
   }
 
   isLockedDown(doorId: string): boolean {
-    return this.#lockdown.has('*') || this.#lockdown.has(doorId);
+    const now = this.#now();
+    const active = (until: number | null | undefined) => until === null || (until !== undefined && until > now);
+    return active(this.#lockdown.get('*')) || active(this.#lockdown.get(doorId));
   }
 
   /** A resident or staff member identified by face, BLE key or PIN. */
@@ -75,5 +95,32 @@ export class AccessPolicy {
     if (door.antiPassback === 'hard' && last === door.direction) return deny('anti_passback');
     this.#lastDirection.set(personId, door.direction);
     return GRANTED;
+  }
+}
+
+/** Lockdowns in the gateway db, written through on every change (they are rare). */
+class LockdownStore {
+  readonly #upsert: Database.Statement<[string, number | null]>;
+  readonly #delete: Database.Statement<[string]>;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec('CREATE TABLE IF NOT EXISTS lockdowns (door_id TEXT PRIMARY KEY, until_ms INTEGER)');
+    this.#upsert = db.prepare(
+      'INSERT INTO lockdowns (door_id, until_ms) VALUES (?, ?) ON CONFLICT(door_id) DO UPDATE SET until_ms = excluded.until_ms',
+    );
+    this.#delete = db.prepare('DELETE FROM lockdowns WHERE door_id = ?');
+  }
+
+  load(): [string, number | null][] {
+    const rows = this.db.prepare('SELECT door_id, until_ms FROM lockdowns').all() as {
+      door_id: string;
+      until_ms: number | null;
+    }[];
+    return rows.map((r) => [r.door_id, r.until_ms]);
+  }
+
+  save(doorId: string, on: boolean, until: number | null): void {
+    if (on) this.#upsert.run(doorId, until);
+    else this.#delete.run(doorId);
   }
 }

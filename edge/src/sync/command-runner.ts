@@ -133,14 +133,6 @@ export class CommandRunner {
     }
   }
 
-  #setLockdown(doorId: string | undefined, on: boolean): void {
-    const policy = this.#o.gateway.parts.policy;
-    if (on) policy.setLockdown(doorId ?? '*', true);
-    else
-      for (const id of doorId ? [doorId] : ['*', ...this.#o.gateway.parts.model.doors.keys()])
-        policy.setLockdown(id, false);
-  }
-
   async #execute(cmd: GatewayCommand, now: number): Promise<Outcome> {
     const p = this.#o.gateway.parts;
     switch (cmd.action) {
@@ -156,14 +148,14 @@ export class CommandRunner {
           return this.#logged(cmd, { result: 'refused', reason: 'unknown_door' });
         }
         const outcome = this.#logged(cmd, { result: 'done' });
-        this.#setLockdown(cmd.doorId, true);
+        // a timed lockdown ends by its stored end time, not a timer, so it outlives a restart and ends on time
+        p.policy.setLockdown(cmd.doorId ?? '*', true, cmd.durationS ? now + cmd.durationS * 1_000 : null);
         await this.#releaseHolds(cmd.doorId);
-        if (cmd.durationS) this.#later(cmd.durationS * 1_000, () => this.#setLockdown(cmd.doorId, false));
         return outcome;
       }
       case 'release': {
         const outcome = this.#logged(cmd, { result: 'done' });
-        this.#setLockdown(cmd.doorId, false);
+        p.policy.releaseLockdown(cmd.doorId);
         await this.#releaseHolds(cmd.doorId);
         return outcome;
       }
