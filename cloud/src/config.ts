@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { KeyRing, randomKey } from './core/crypto.js';
+import { type ConnectRate, DEFAULT_CONNECT_RATE, parseConnectRate } from './ingest/rate-limit.js';
 
 const PREFIX = 'ESTATE_CLOUD_';
 
@@ -48,6 +49,11 @@ const EnvSchema = Type.Object({
     Type.String({ pattern: '^mqtts?://', description: 'what gateways are told to connect to' }),
   ),
   ESTATE_CLOUD_MQTT_SERVICE_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  // parsed, and refused unless burst/per-second, by connectRate() below
+  ESTATE_CLOUD_MQTT_CONNECT_RATE: Type.String({
+    default: `${DEFAULT_CONNECT_RATE.burst}/${DEFAULT_CONNECT_RATE.perSecond}`,
+    description: 'embedded broker: CONNECTs per source address, burst/per-second',
+  }),
 });
 type Env = Static<typeof EnvSchema>;
 const SECRET_KEYS = [
@@ -88,6 +94,8 @@ export interface CloudConfig {
   mqttPublicUrl: string | undefined;
   /** Password of the cloud's own MQTT user `estate-cloud` (ingest, sync). */
   mqttServiceSecret: string;
+  /** Embedded broker: CONNECTs allowed per source address (IPv6: per /64) before it closes them unchecked. */
+  mqttConnectRate: ConnectRate;
 }
 
 export class ConfigError extends Error {}
@@ -134,7 +142,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     mqttUrl: e.ESTATE_CLOUD_MQTT_URL,
     mqttPublicUrl: e.ESTATE_CLOUD_MQTT_PUBLIC_URL,
     mqttServiceSecret: secrets.ESTATE_CLOUD_MQTT_SERVICE_SECRET,
+    mqttConnectRate: connectRate(e.ESTATE_CLOUD_MQTT_CONNECT_RATE),
   };
+}
+
+function connectRate(text: string): ConnectRate {
+  const rate = parseConnectRate(text);
+  if (!rate) throw new ConfigError(`configuration ESTATE_CLOUD_MQTT_CONNECT_RATE: '${text}' is not burst/per-second`);
+  return rate;
 }
 
 function parseKeyRing(spec: string): KeyRing {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { hashToken } from '../core/tokens.js';
 import type { SqlDriver } from '../db/driver.js';
 import { ACL_DENIALS, type AclDenial, checkGatewayPublish, checkGatewaySubscribe, gatewayAcl } from './gateway-acl.js';
+import { type ConnectRateLimiter, LogThrottle, sourceOf } from './rate-limit.js';
 
 /** The MQTT username of the cloud's own clients (ingest, sync); gateways can never have it (not an id). */
 export const SERVICE_USER = 'estate-cloud';
@@ -31,6 +32,8 @@ export interface CloudBrokerCounters {
   /** Connections closed for announcing a packet over the transport limit, or a bad length. */
   oversizedPackets: number;
   malformedPackets: number;
+  /** CONNECTs over the per-source rate, closed before any credential was looked at. */
+  rateLimited: number;
 }
 
 const zeros = <K extends string>(keys: readonly K[]) =>
@@ -41,6 +44,7 @@ export const newBrokerCounters = (): CloudBrokerCounters => ({
   oversizedPayloads: 0,
   oversizedPackets: 0,
   malformedPackets: 0,
+  rateLimited: 0,
 });
 
 // MQTT 3.1.1 CONNACK return codes; aedes declares them as an ambient const enum that verbatimModuleSyntax cannot
@@ -70,13 +74,17 @@ export interface AuthDeps {
   serviceSecret: string;
   counters: CloudBrokerCounters;
   log: Logger;
+  limiter: ConnectRateLimiter;
+  /** The remote address of a client's socket (aedes sees only the frame-limited stream over it). */
+  addressOf: (client: Client) => string | undefined;
 }
 
 type Hooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
 
-export function cloudBrokerHooks({ driver, serviceSecret, counters, log }: AuthDeps): Hooks {
+export function cloudBrokerHooks({ driver, serviceSecret, counters, log, limiter, addressOf }: AuthDeps): Hooks {
   const identities = new WeakMap<Client, Identity>();
   const wills = new WeakMap<Client, NonNullable<ConnectPacket['will']>>();
+  const rateLog = new LogThrottle();
 
   const decide = async (client: Client, username?: string, password?: Buffer): Promise<Verdict> => {
     if (!username || !password) return { refused: 'missingCredentials' };
@@ -108,6 +116,17 @@ export function cloudBrokerHooks({ driver, serviceSecret, counters, log }: AuthD
 
   return {
     preConnect(client, packet, callback) {
+      // before authenticate: a source over its rate costs neither a gateway lookup nor a secret comparison
+      const source = sourceOf(addressOf(client));
+      if (!limiter.take(source)) {
+        counters.rateLimited++;
+        const suppressed = rateLog.pass(source);
+        if (suppressed !== undefined) {
+          log.warn({ source, suppressed, rate: limiter.rate }, 'MQTT connect rate exceeded: connection closed');
+        }
+        // aedes sends no CONNACK for a refused preConnect; it closes the connection, and clients retry later
+        return callback(new Error('connect rate limit exceeded'), false);
+      }
       if (packet.will) wills.set(client, packet.will);
       callback(null, true);
     },

@@ -1,6 +1,7 @@
 // The embedded cloud broker (DESIGN "Cloud broker": Aedes inside the cloud process by default; Mosquitto or EMQX
 // in production). MQTT 3.1.1, gateways authenticated by id + secret against the gateways table, topic ACLs from
-// the topic map, a transport bound on packet size and per-route payload limits, optional TLS.
+// the topic map, a per-address connect rate limit, a transport bound on packet size and per-route payload limits,
+// optional TLS.
 import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -11,6 +12,7 @@ import { type Logger, pino } from 'pino';
 import type { CloudDeps } from '../core/deps.js';
 import { type CloudBrokerCounters, cloudBrokerHooks, newBrokerCounters } from './broker-auth.js';
 import { limitFrames } from './frame-limit.js';
+import { type ConnectRate, ConnectRateLimiter } from './rate-limit.js';
 
 export interface CloudBrokerOptions {
   host: string;
@@ -20,6 +22,8 @@ export interface CloudBrokerOptions {
   tls?: { cert: string; key: string };
   /** Largest MQTT remaining length accepted; default: the largest gateway→cloud payload plus header slack. */
   maxPacketBytes?: number;
+  /** CONNECTs per source address (IPv6: per /64); default the configured ESTATE_CLOUD_MQTT_CONNECT_RATE. */
+  connectRate?: ConnectRate;
   logger?: Logger;
 }
 
@@ -45,13 +49,23 @@ export async function startCloudBroker(
   const log = (opts.logger ?? pino({ level: 'silent' })).child({ module: 'cloud:broker' });
   const counters = newBrokerCounters();
   const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const limiter = new ConnectRateLimiter(opts.connectRate ?? deps.config.mqttConnectRate);
+  // aedes is handed the frame-limited stream, which has no address of its own
+  const addresses = new WeakMap<object, string>();
   const broker = await Aedes.createBroker({
     // estate/v1/gw/{id}/sync/<section> is the deepest topic: 6 levels
     maxTopicLevels: 8,
     // a stalled subscriber must not hold everyone else's messages
     drainTimeout: 10_000,
     connectTimeout: 10_000,
-    ...cloudBrokerHooks({ driver: deps.driver, serviceSecret: deps.config.mqttServiceSecret, counters, log }),
+    ...cloudBrokerHooks({
+      driver: deps.driver,
+      serviceSecret: deps.config.mqttServiceSecret,
+      counters,
+      log,
+      limiter,
+      addressOf: (client) => addresses.get(client.conn),
+    }),
   });
   // aedes emits 'error' for persistence failures; unheard, it would end the process
   (broker as EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
@@ -66,6 +80,7 @@ export async function startCloudBroker(
       else counters.malformedPackets++;
       log.warn({ address: socket.remoteAddress, verdict, maxPacketBytes }, 'connection closed: bad MQTT packet');
     });
+    if (socket.remoteAddress) addresses.set(conn, socket.remoteAddress);
     broker.handle(conn);
   };
   const server: Server = opts.tls
@@ -93,7 +108,7 @@ export async function startCloudBroker(
   server.on('error', (err) => log.error({ err }, 'broker listener error'));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const url = `${opts.tls ? 'mqtts' : 'mqtt'}://${host}:${port}`;
-  log.info({ url, maxPacketBytes }, 'cloud broker listening');
+  log.info({ url, maxPacketBytes, connectRate: limiter.rate }, 'cloud broker listening');
 
   return {
     url,
