@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type RunningCloud, startCloud } from '@estate/cloud';
 import {
+  DataFolderInUse,
+  DataFolderLock,
   FileDeviceDirectory,
   formatMessage,
   formatRejection,
@@ -55,13 +57,25 @@ const spec = await loadFleet(args.fleet).catch((e: Error) => {
 });
 const stamp = () => pc.dim(new Date().toISOString().slice(11, 23));
 
+const gatewayData = `${args.data}/gateway`;
+// One `npm start` per data folder: a second would open the same embedded databases (the cloud's PGlite included)
+// and corrupt them. Taken before anything opens a file, held until the process ends.
+const lock = (() => {
+  try {
+    return DataFolderLock.acquire(gatewayData);
+  } catch (e) {
+    if (!(e instanceof DataFolderInUse)) throw e;
+    console.error(pc.red(`another npm start (${e.owner}) runs on ${args.data}: stop it first, or pass --data DIR`));
+    process.exit(1);
+  }
+})();
+
 // The cloud seeds 8,000 demo households on its first start; let it work while the gateway comes up.
 if (!args['no-cloud']) console.log(pc.dim('cloud: starting (the first start seeds 12 estates, 8,000 households)…'));
 const cloudStarting: Promise<RunningCloud | undefined> = args['no-cloud']
   ? Promise.resolve(undefined)
   : startCloud({ overrides: { ESTATE_CLOUD_DATA_DIR: `${args.data}/cloud` }, logger: false });
 
-const gatewayData = `${args.data}/gateway`;
 // The gateway broker admits only registered devices (devices.json in the gateway data folder).
 const directory = new FileDeviceDirectory(`${gatewayData}/devices.json`);
 const broker = await startGatewayBroker({ dataDir: gatewayData, port, freePortFallback: true, devices: directory });
@@ -75,7 +89,7 @@ monitor.on('rejected', (r) => console.log(formatRejection(r)));
 monitor.start();
 
 const pipeline = await FacePipeline.create();
-const gateway = new Gateway({ broker: broker.broker, dataDir: gatewayData, faces: { analyser: pipeline } });
+const gateway = new Gateway({ broker: broker.broker, dataDir: gatewayData, lock, faces: { analyser: pipeline } });
 await gateway.start();
 // with a cloud the gateway's desired state comes from it (once linked, below); without one it is seeded here
 const seedNotes = args['no-cloud'] ? await seedDemoEstate(gateway, pipeline) : [];

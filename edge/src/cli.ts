@@ -10,6 +10,7 @@ import { enrolFromPhotos } from './enrol.js';
 import { Gateway } from './gateway.js';
 import { pairCommand, provisionCommand, selfTestCommand } from './provision/commands.js';
 import { identityPath, loadIdentity } from './provision/identity.js';
+import { DataFolderLock } from './state/data-lock.js';
 
 const USAGE = `estate-gateway — the Estate gateway agent
 
@@ -162,6 +163,8 @@ async function run(
   const p = port === undefined ? undefined : Number(port);
   if (p !== undefined && !(Number.isInteger(p) && p >= 0 && p <= 65_535))
     throw new UsageError(`--port: '${port}' is not a port`);
+  // first of all: a second agent on this folder must not even open the broker's store in it
+  const lock = DataFolderLock.acquire(data);
   const broker = await startGatewayBroker({
     dataDir: data,
     host,
@@ -172,6 +175,7 @@ async function run(
   const gw = new Gateway({
     broker: broker.broker,
     dataDir: data,
+    lock,
     onInvalid: (topic, reason) => console.error(`rejected ${topic}: ${reason}`),
     ...(pipeline ? { faces: { analyser: pipeline } } : {}),
   });
@@ -200,5 +204,6 @@ async function run(
   await gw.stop();
   await pipeline?.close();
   await broker.close();
+  lock.release();
   return 0;
 }

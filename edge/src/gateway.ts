@@ -15,6 +15,7 @@ import { type FaceAnalyser, FaceService } from './face/face-service.js';
 import { decodeEmbedding, Gallery } from './face/gallery.js';
 import { type LivenessCheck, MultiFrameConsistency } from './face/liveness.js';
 import { EventLog, openGatewayDb } from './log/event-log.js';
+import { DataFolderLock } from './state/data-lock.js';
 import { Sealer } from './state/sealer.js';
 import { type ApplyResult, type Delta, SectionStore } from './state/section-store.js';
 
@@ -26,6 +27,11 @@ export interface GatewayOptions {
   onInvalid?: (topic: string, reason: string) => void;
   /** Face access: the model pipeline (created by the caller: loading models takes seconds) and a liveness check. */
   faces?: { analyser: FaceAnalyser; liveness?: LivenessCheck; quietMs?: number };
+  /**
+   * The data-folder lock when the caller took it already (the CLI does, before the broker opens its store in the
+   * same folder), and then releases it; without one, start() takes it and stop() releases it.
+   */
+  lock?: DataFolderLock;
 }
 
 /**
@@ -34,16 +40,27 @@ export interface GatewayOptions {
  */
 export class Gateway {
   #parts: Parts | undefined;
+  #lock: DataFolderLock | undefined;
 
   constructor(private readonly o: GatewayOptions) {}
 
+  /** Throws DataFolderInUse if another agent runs on the same data folder. */
   async start(): Promise<void> {
-    const parts = assemble(this.o);
-    await parts.doors.start();
-    await parts.readers.start();
-    await parts.ble.start();
-    await parts.faces?.start();
+    const lock = this.o.lock ?? DataFolderLock.acquire(this.o.dataDir);
+    let parts: Parts | undefined;
+    try {
+      parts = assemble(this.o);
+      await parts.doors.start();
+      await parts.readers.start();
+      await parts.ble.start();
+      await parts.faces?.start();
+    } catch (err) {
+      parts?.db.close();
+      if (!this.o.lock) lock.release();
+      throw err;
+    }
     this.#parts = parts;
+    if (!this.o.lock) this.#lock = lock;
   }
 
   async stop(): Promise<void> {
@@ -55,6 +72,8 @@ export class Gateway {
     p.readers.stop();
     p.doors.stop();
     p.db.close();
+    this.#lock?.release();
+    this.#lock = undefined;
   }
 
   get parts(): Parts {

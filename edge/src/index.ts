@@ -52,6 +52,7 @@ export {
   type SelfTestReport,
   selfTest,
 } from './provision/self-test.js';
+export { DataFolderInUse, DataFolderLock } from './state/data-lock.js';
 export type { ApplyResult, Delta } from './state/section-store.js';
 export {
   CloudSync,
