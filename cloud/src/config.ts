@@ -54,6 +54,8 @@ const EnvSchema = Type.Object({
     default: `${DEFAULT_CONNECT_RATE.burst}/${DEFAULT_CONNECT_RATE.perSecond}`,
     description: 'embedded broker: CONNECTs per source address, burst/per-second',
   }),
+  // Desired state: a gateway that has not acknowledged for this long (or is retired) loses its tombstones.
+  ESTATE_CLOUD_SYNC_STALE_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
 });
 type Env = Static<typeof EnvSchema>;
 const SECRET_KEYS = [
@@ -96,6 +98,8 @@ export interface CloudConfig {
   mqttServiceSecret: string;
   /** Embedded broker: CONNECTs allowed per source address (IPv6: per /64) before it closes them unchecked. */
   mqttConnectRate: ConnectRate;
+  /** A gateway without a desired-state ack for this many days gets all its tombstones pruned (a full copy later). */
+  syncStaleDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -143,6 +147,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     mqttPublicUrl: e.ESTATE_CLOUD_MQTT_PUBLIC_URL,
     mqttServiceSecret: secrets.ESTATE_CLOUD_MQTT_SERVICE_SECRET,
     mqttConnectRate: connectRate(e.ESTATE_CLOUD_MQTT_CONNECT_RATE),
+    syncStaleDays: e.ESTATE_CLOUD_SYNC_STALE_DAYS,
   };
 }
 

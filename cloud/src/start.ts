@@ -12,7 +12,7 @@ import { startGatewayLink } from './ingest/link.js';
 import { seedCommunityDemo } from './seed/community.js';
 import type { GenOptions } from './seed/generator.js';
 import { type DemoLogin, isEmpty, seedDemo } from './seed/seed.js';
-import { type SyncPublisher, startSyncPublisher, syncHandlers } from './sync/index.js';
+import { type SyncPublisher, scheduleTombstonePruning, startSyncPublisher, syncHandlers } from './sync/index.js';
 import { telemetryHandlers } from './telemetry/handlers.js';
 
 export interface StartOptions {
@@ -47,6 +47,8 @@ export async function startCloud(options: StartOptions = {}): Promise<RunningClo
   try {
     const logins = await demoLogins(deps, options.seed ?? config.env !== 'production');
     app = await buildApp(deps, { logger: options.logger });
+    // before listen: the job hooks into the app's ready and close
+    scheduleTombstonePruning(app);
     const port = await listen(app, config);
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     const running = app;

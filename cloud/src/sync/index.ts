@@ -13,6 +13,12 @@ export {
 export { type SyncHandlerOptions, type SyncHandlers, syncHandlers } from './handlers.js';
 export { EMPTY_SECTION_HASH, itemDigest, sectionHash } from './hash.js';
 export {
+  PRUNE_INTERVAL_MS,
+  type PrunedSection,
+  pruneDesiredTombstones,
+  scheduleTombstonePruning,
+} from './prune.js';
+export {
   attachSyncLink,
   type SyncLink,
   type SyncPublisher,

@@ -182,18 +182,27 @@ export function changedItems(
 
 /**
  * Forgets tombstones at or below `version` (they are only needed by gateways older than that); such gateways
- * then get a full copy instead of a delta.
+ * then get a full copy instead of a delta. Returns how many were removed. A put at the same time is safe: it
+ * only writes versions above `version`, and a tombstone it turns back into an item is no longer `deleted` when
+ * the DELETE re-reads the row it waited on.
  */
-export async function pruneTombstones(driver: SqlDriver, gatewayId: string, section: Section, version: number) {
-  await driver.transaction(async (tx) => {
-    await tx.query('DELETE FROM desired_items WHERE gateway_id = $1 AND section = $2 AND deleted AND version <= $3', [
-      gatewayId,
-      section,
-      version,
-    ]);
+export async function pruneTombstones(
+  driver: SqlDriver,
+  gatewayId: string,
+  section: Section,
+  version: number,
+): Promise<number> {
+  return driver.transaction(async (tx) => {
+    const [removed] = await tx.query<{ n: number }>(
+      `WITH gone AS (
+         DELETE FROM desired_items WHERE gateway_id = $1 AND section = $2 AND deleted AND version <= $3 RETURNING 1
+       ) SELECT count(*)::int AS n FROM gone`,
+      [gatewayId, section, version],
+    );
     await tx.query(
       'UPDATE desired_sections SET horizon = GREATEST(horizon, $3) WHERE gateway_id = $1 AND section = $2',
       [gatewayId, section, version],
     );
+    return removed?.n ?? 0;
   });
 }
