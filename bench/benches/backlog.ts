@@ -1,11 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { loadConfig, openDeps, SERVICE_USER, startCloudBroker, startIngest } from '@estate/cloud';
 import { type EventLog, Uplink } from '@estate/edge';
-import { resolveServer, throwawayDatabase } from '../lib/api-db.js';
+import { type BacklogCloud, childCloud, inlineCloud } from '../lib/backlog-cloud.js';
 import { type Bench, defineBench } from '../lib/bench.js';
 import { type BenchDoor, BenchEstate } from '../lib/estate.js';
 import { emit, progress, sleep } from '../lib/io.js';
@@ -20,6 +16,12 @@ const OPTIONS = {
   window: { kind: 'int', default: 8, min: 1, max: 64, help: 'batches sent ahead of the cloud ack' },
   gap: { kind: 'int', default: 100, min: 0, max: 60_000, help: 'pause between measured decisions, ms' },
   baseline: { kind: 'int', default: 100, min: 0, max: 10_000, help: 'decisions measured before the drain (idle link)' },
+  cloud: {
+    kind: 'choice',
+    default: 'process',
+    choices: ['process', 'inline'],
+    help: 'cloud broker + ingest in a child process (as on a real estate: another machine) or in the gateway process',
+  },
   'database-url': {
     kind: 'text',
     default: '',
@@ -58,58 +60,6 @@ function fillBacklog(log: EventLog, n: number, hours: number): void {
   }
 }
 
-/**
- * The real cloud side: the embedded cloud broker (gateway auth + ACLs) and the ingest storing into gateway_events
- * with the contiguous watermark ack, on a throwaway PostgreSQL database, with the gateway's record and secret.
- */
-async function realCloud(given: string | undefined) {
-  const db = await throwawayDatabase(resolveServer(given), 'estate_bench_backlog');
-  const dataDir = mkdtempSync(join(tmpdir(), 'estate-bench-backlog-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    ESTATE_CLOUD_DATA_DIR: dataDir,
-    ESTATE_CLOUD_LOG_LEVEL: 'silent',
-  });
-  const { deps, db: opened } = await openDeps(config, { inMemory: true });
-  const secret = randomBytes(24).toString('base64url');
-  const [estate] = await deps.driver.query<{ id: string }>(
-    "INSERT INTO estates (code, name, city) VALUES ('BENCH-BACKLOG', 'Bench', 'Hangzhou') RETURNING id",
-  );
-  await deps.driver.query(
-    "INSERT INTO gateways (id, estate_id, name, status, secret_hash) VALUES ($1, $2, $1, 'active', $3)",
-    // cloud/src/core/tokens.ts hashToken: sha256 hex of the secret
-    [GATEWAY, estate?.id, createHash('sha256').update(secret).digest('hex')],
-  );
-  const broker = await startCloudBroker(deps, { host: '127.0.0.1', port: 0 });
-  const ingest = await startIngest(deps, {
-    url: broker.url,
-    username: SERVICE_USER,
-    password: deps.config.mqttServiceSecret,
-  });
-  await ingest.ready;
-  return {
-    url: broker.url,
-    secret,
-    counters: () => ingest.counters(),
-    /** rows stored for the gateway, and whether they are exactly seqs 1..rows */
-    stored: async () => {
-      const [r] = await deps.driver.query<{ n: number; lo: number | null; hi: number | null }>(
-        'SELECT count(*)::int AS n, min(seq)::int AS lo, max(seq)::int AS hi FROM gateway_events WHERE gateway_id = $1',
-        [GATEWAY],
-      );
-      return { rows: r?.n ?? 0, gapFree: r?.n === 0 || (r?.lo === 1 && r?.hi === r?.n) };
-    },
-    close: async () => {
-      await ingest.close();
-      await broker.close();
-      await opened.close();
-      await db.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 /** One visitor QR scan → the unlock command at the door stub, in ms. */
 async function decide(estate: BenchEstate, d: BenchDoor, i: number): Promise<number> {
   const pass = estate.pass(`v-drain-${i}`);
@@ -137,7 +87,7 @@ async function run(o: Options): Promise<void> {
   const estate = await BenchEstate.start({ doors: 1, members: 10 });
   const door = estate.doors[0] as BenchDoor;
   const log = estate.gateway.parts.log;
-  let cloud: Awaited<ReturnType<typeof realCloud>> | undefined;
+  let cloud: BacklogCloud | undefined;
   let uplink: Uplink | undefined;
   try {
     progress(`backlog_drain: writing ${o.events} events (${o.hours} h offline) into the gateway log…`);
@@ -148,7 +98,7 @@ async function run(o: Options): Promise<void> {
       idle.push(await decide(estate, door, i));
       await sleep(o.gap);
     }
-    cloud = await realCloud(o['database-url'] || undefined);
+    cloud = await (o.cloud === 'inline' ? inlineCloud : childCloud)(o['database-url'] || undefined, GATEWAY);
     uplink = new Uplink({
       url: cloud.url,
       gatewayId: GATEWAY,
@@ -180,8 +130,15 @@ async function run(o: Options): Promise<void> {
     // an ack means stored: every seq up to it is in gateway_events, once (the key), with none missing below it
     if (stored.rows < acked || !stored.gapFree)
       throw new Error(`gateway_events holds ${stored.rows} rows (gap-free: ${stored.gapFree}), the log acked ${acked}`);
-    const counters = cloud.counters();
-    const common = { bench: 'backlog_drain', events: o.events, hours: o.hours, batch: o.batch, window: o.window };
+    const counters = await cloud.counters();
+    const common = {
+      bench: 'backlog_drain',
+      events: o.events,
+      hours: o.hours,
+      batch: o.batch,
+      window: o.window,
+      cloud: o.cloud,
+    };
     emit({
       ...common,
       stage: 'drain',
@@ -192,7 +149,7 @@ async function run(o: Options): Promise<void> {
       copies_received: counters.stored + counters.duplicates,
       rejected: counters.rejected,
       backlog_left: log.backlog().events,
-      ingest: 'cloud/src/ingest + embedded broker, PostgreSQL',
+      ingest: `cloud/src/ingest + embedded broker, PostgreSQL (${o.cloud === 'inline' ? 'in the gateway process' : 'own process'})`,
       rss_mb: Math.round(rss.peakMb()),
       // other agents share the 2 cores: the 1-minute load average at the end of the drain, to read the figure by
       load_avg: Math.round((loadavg()[0] ?? 0) * 10) / 10,
@@ -211,7 +168,7 @@ export const backlogBenches: readonly Bench[] = [
   defineBench({
     name: 'backlog_drain',
     summary:
-      'a 24 h offline backlog (500,000 events) drained into the cloud ingest on PostgreSQL through the embedded cloud broker, with QR decisions at a door during the drain',
+      'a 24 h offline backlog (500,000 events) drained into the cloud ingest on PostgreSQL through the embedded cloud broker (own process by default), with QR decisions at a door during the drain',
     options: OPTIONS,
     run,
   }),

@@ -148,7 +148,10 @@ async function run(o: Options): Promise<void> {
   const closers: (() => Promise<unknown>)[] = [() => opened.close(), () => db.drop()];
   try {
     const { estateId, gateways } = await seedGateways(deps, o.gateways);
-    const broker = o.broker === 'embedded' ? await startCloudBroker(deps, { host: '127.0.0.1', port: 0 }) : undefined;
+    // every simulated gateway connects from 127.0.0.1: size the per-address connect limit to them
+    const connectRate = { burst: o.gateways + 10, perSecond: 10 };
+    const broker =
+      o.broker === 'embedded' ? await startCloudBroker(deps, { host: '127.0.0.1', port: 0, connectRate }) : undefined;
     if (broker) closers.unshift(() => broker.close());
     const url = broker?.url ?? MOSQUITTO;
     const ingest = await startIngest(deps, {
