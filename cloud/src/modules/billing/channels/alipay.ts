@@ -4,6 +4,7 @@
 // https://opendocs.alipay.com/common/02mse7 , https://opendocs.alipay.com/open/270/105902
 import { createSign, createVerify, type KeyObject } from 'node:crypto';
 import { fenOf, yuan } from '../money.js';
+import { columns, csvCells, statementLines, yuanToFen } from './statement.js';
 import {
   type Ack,
   beijing,
@@ -139,21 +140,23 @@ export function alipayChannel(cfg: AlipayConfig): PaymentChannel {
 }
 
 /**
- * The business statement (业务明细, from alipay.data.dataservice.bill.downloadurl.query): CSV, lines starting with
- * '#' are titles and totals; columns named 支付宝交易号, 商户订单号, 业务类型 (交易/退款), 订单金额（元）,
- * 商家实收（元）, 退款批次号/请求号. Refund rows carry negative amounts.
+ * The business statement (业务明细 CSV in the zip of alipay.data.dataservice.bill.downloadurl.query, bill_type trade;
+ * GBK on disk, so decoded by the caller): '#' title lines, the header 支付宝交易号,商户订单号,业务类型,…,订单金额（元）,
+ * 商家实收（元）,…,退款批次号/请求号,…, one line per 交易 or 退款 (cells padded with a tab), the end marker
+ * "#-----…业务明细列表结束-----", then '#' totals (#交易合计：N笔，… #退款合计：M笔，…) and the export time.
+ * A 退款 line names the refunded trade's 支付宝交易号 and our out_request_no, with negative amounts. We compare
+ * 订单金额（元）— total_amount, refund_amount — not 商家实收（元）, which leaves out merchant-funded discounts.
  */
 export function parseAlipayStatement(text: string): StatementLine[] {
-  const rows = text
-    .replace(/^\uFEFF/, '')
-    .split(/\r?\n/)
-    .filter((l) => l.trim() && !l.startsWith('#'));
-  const head = rows[0]?.split(',').map((h) => h.trim()) ?? [];
-  const col = (name: string) => {
-    const i = head.indexOf(name);
-    if (i < 0) throw new NotifyRejected(`statement has no column ${name}`);
-    return i;
-  };
+  const lines = statementLines(text);
+  const at = lines.findIndex((l) => l.trim() && !l.startsWith('#'));
+  const head = at < 0 ? [] : csvCells(lines[at] ?? '', `line ${at + 1}`).map((h) => h.trim());
+  if (head[0] !== '支付宝交易号') {
+    throw new NotifyRejected(
+      'not an Alipay business statement (业务明细): its header must start 支付宝交易号,商户订单号,…',
+    );
+  }
+  const col = columns(head, 'business statement');
   const [txn, trade, kind, amount, refundNo] = [
     col('支付宝交易号'),
     col('商户订单号'),
@@ -161,21 +164,40 @@ export function parseAlipayStatement(text: string): StatementLine[] {
     col('订单金额（元）'),
     col('退款批次号/请求号'),
   ];
-  return rows.slice(1).map((line) => {
-    const f = line.split(',').map((x) => x.trim());
-    const isRefund = f[kind] === '退款';
-    let fen: number;
-    try {
-      fen = Math.abs(fenOf(f[amount] ?? ''));
-    } catch {
-      throw new NotifyRejected(`statement amount malformed: ${f[amount] ?? ''}`);
+  const end = lines.findIndex((l, i) => i > at && l.startsWith('#') && l.includes('业务明细列表结束'));
+  if (end < 0)
+    throw new NotifyRejected('business statement has no end marker (业务明细列表结束): the file is truncated');
+  const out: StatementLine[] = [];
+  for (let i = at + 1; i < end; i++) {
+    const line = lines[i] ?? '';
+    if (!line.trim() || line.startsWith('#')) continue;
+    const where = `line ${i + 1}`;
+    const f = csvCells(line, where).map((x) => x.trim());
+    if (f.length !== head.length)
+      throw new NotifyRejected(`${where}: ${f.length} cells where the header has ${head.length}`);
+    const channelTxnId = f[txn] ?? '';
+    if (!channelTxnId) throw new NotifyRejected(`${where}: 支付宝交易号 is empty`);
+    const fen = yuanToFen(f[amount], `${where}: 订单金额（元）`);
+    const ids = { channelTxnId, outTradeNo: f[trade] ?? '' };
+    if (f[kind] === '交易') {
+      if (fen < 0) throw new NotifyRejected(`${where}: a 交易 with a negative 订单金额（元）`);
+      out.push({ ...ids, type: 'payment', refundNo: null, amountFen: fen });
+    } else if (f[kind] === '退款') {
+      if (fen > 0) throw new NotifyRejected(`${where}: a 退款 with a positive 订单金额（元）`);
+      out.push({ ...ids, type: 'refund', refundNo: f[refundNo] || null, amountFen: -fen });
+    } else {
+      throw new NotifyRejected(`${where}: 业务类型 ${f[kind] ?? ''} is neither 交易 nor 退款`);
     }
-    return {
-      type: isRefund ? 'refund' : 'payment',
-      channelTxnId: f[txn] ?? '',
-      outTradeNo: f[trade] ?? '',
-      refundNo: isRefund ? f[refundNo] || null : null,
-      amountFen: fen,
-    } satisfies StatementLine;
-  });
+  }
+  // The totals after the marker count each kind: a line lost from the middle of the file shows here.
+  for (let i = end + 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line.trim() && !line.startsWith('#')) throw new NotifyRejected(`line ${i + 1}: text after the end marker`);
+    const m = /^#(交易|退款)合计[：:]\s*(\d+)笔/.exec(line);
+    const listed = out.filter((l) => l.type === (m?.[1] === '交易' ? 'payment' : 'refund')).length;
+    if (m && Number(m[2]) !== listed) {
+      throw new NotifyRejected(`line ${i + 1}: ${m[1]}合计 counts ${m[2]}, the statement lists ${listed}`);
+    }
+  }
+  return out;
 }

@@ -97,7 +97,11 @@ export function beijing(at: Date): { date: string; time: string } {
 
 /** A generic statement for channels without a parser of their own: `channel_txn_id,out_trade_no,type,amount_fen,refund_no`. */
 export function parseGenericStatement(text: string): StatementLine[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('#'));
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() && !l.startsWith('#'));
+  if (!lines.length) throw new NotifyRejected('statement is empty');
   const [head, ...rows] = lines;
   if (head?.replace(/\s/g, '') !== 'channel_txn_id,out_trade_no,type,amount_fen,refund_no') {
     throw new NotifyRejected('statement header must be channel_txn_id,out_trade_no,type,amount_fen,refund_no');
@@ -106,7 +110,7 @@ export function parseGenericStatement(text: string): StatementLine[] {
     const [channelTxnId = '', outTradeNo = '', type = '', amount = '', refundNo = ''] = row
       .split(',')
       .map((x) => x.trim());
-    if (!/^\d+$/.test(amount) || (type !== 'payment' && type !== 'refund') || !channelTxnId) {
+    if (!/^\d{1,12}$/.test(amount) || (type !== 'payment' && type !== 'refund') || !channelTxnId) {
       throw new NotifyRejected(`statement line ${i + 2} is malformed`);
     }
     return { type, channelTxnId, outTradeNo, refundNo: refundNo || null, amountFen: Number(amount) };

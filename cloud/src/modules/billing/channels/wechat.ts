@@ -2,6 +2,7 @@
 // verified against the platform key named by Wechatpay-Serial over "timestamp\nnonce\nbody\n" (SHA256withRSA), then
 // the resource decrypted with AEAD_AES_256_GCM under the APIv3 key. https://pay.weixin.qq.com/doc/v3/merchant/4012365342
 import { createDecipheriv, createSign, createVerify, type KeyObject, randomBytes } from 'node:crypto';
+import { columns, statementLines, yuanToFen } from './statement.js';
 import {
   type Ack,
   type ChannelRequest,
@@ -159,43 +160,97 @@ function rfc3339(at: Date): string {
 }
 
 /**
- * The trade bill (交易账单, bill_type=ALL): CSV whose fields start with a backtick, one header line, then trades,
- * then a summary block starting "总交易单数". Amounts in yuan. Refund rows have 交易状态 REFUND.
+ * Column names of the trade bill. The current format (商户平台 with 免充值优惠券) prints 订单金额 and 申请退款金额 —
+ * what was ordered and what we asked back, the figures our records hold — next to 应结订单金额 and 退款金额, which
+ * leave out merchant-funded coupons. The early format has only 总金额 and 退款金额, with no coupon split.
+ */
+const WX_FORMATS = [
+  { order: '订单金额', refund: '申请退款金额', totals: { 订单总金额: 'order', 申请退款总金额: 'refund' } },
+  { order: '总金额', refund: '退款金额', totals: {} },
+] as const;
+
+/** A detail or summary line of the bill: every field starts with a backtick, so ",`" separates them. */
+function backtickFields(line: string, count: number, where: string): string[] {
+  if (!line.startsWith('`')) throw new NotifyRejected(`${where}: fields must start with a backtick (\`)`);
+  // Splitting on ",`" keeps a comma inside 商品名称 or 商户数据包 (attach) in its field.
+  const f = line
+    .slice(1)
+    .split(',`')
+    .map((x) => x.trim());
+  if (f.length !== count) throw new NotifyRejected(`${where}: ${f.length} fields where the header has ${count}`);
+  return f;
+}
+
+/**
+ * The trade bill (交易账单) of GET /v3/bill/tradebill, bill_type ALL, SUCCESS or REFUND: a header line, detail lines
+ * whose fields each start with a backtick, then a summary header (总交易单数,…) and one line of totals. Amounts in
+ * yuan. A 交易状态 REFUND line is a refund of the payment named by its 微信订单号, with our 商户退款单号.
+ * https://pay.weixin.qq.com/docs/merchant/products/bill-download/format-trade.html
+ * The summary is checked against the lines: a truncated download or an edited line is refused, not half-reconciled.
  */
 export function parseWechatBill(text: string): StatementLine[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const head = lines[0]?.split(',') ?? [];
-  const col = (name: string) => {
-    const i = head.indexOf(name);
-    if (i < 0) throw new NotifyRejected(`statement has no column ${name}`);
-    return i;
-  };
-  const [txn, trade, state, total, refundNo, refund] = [
-    col('微信订单号'),
-    col('商户订单号'),
-    col('交易状态'),
-    col('应结订单金额'),
-    col('商户退款单号'),
-    col('退款金额'),
-  ];
+  const lines = statementLines(text);
+  const first = lines.findIndex((l) => l.trim());
+  const head = (lines[first] ?? '').split(',').map((h) => h.trim());
+  if (head[0] !== '交易时间' || !head.includes('微信订单号')) {
+    throw new NotifyRejected(
+      'not a WeChat Pay trade bill (交易账单): the first line must be its header 交易时间,公众账号ID,…',
+    );
+  }
+  const fmt = head.includes('订单金额') ? WX_FORMATS[0] : WX_FORMATS[1];
+  const col = columns(head, 'trade bill');
+  const [txn, trade, state, order] = [col('微信订单号'), col('商户订单号'), col('交易状态'), col(fmt.order)];
+  // A SUCCESS bill has no refund columns; only a refund line needs them.
+  const refund = head.indexOf(fmt.refund);
+  const sumAt = lines.findIndex((l, i) => i > first && l.startsWith('总交易单数'));
+  if (sumAt < 0) throw new NotifyRejected('trade bill has no summary (总交易单数,…): the file is truncated');
   const out: StatementLine[] = [];
-  for (const line of lines.slice(1)) {
+  const sums = { order: 0, refund: 0 };
+  for (let i = first + 1; i < sumAt; i++) {
+    const line = lines[i] ?? '';
     if (!line.trim()) continue;
-    if (line.startsWith('总交易单数')) break;
-    const f = line.split(',').map((x) => x.replace(/^`/, '').trim());
-    const yuanToFen = (s: string | undefined) => {
-      if (!s || !/^\d+(\.\d{1,2})?$/.test(s)) throw new NotifyRejected(`statement amount malformed: ${s ?? ''}`);
-      const [i = '0', d = ''] = s.split('.');
-      return Number(i) * 100 + Number(d.padEnd(2, '0'));
-    };
-    const isRefund = f[state] === 'REFUND';
-    out.push({
-      type: isRefund ? 'refund' : 'payment',
-      channelTxnId: f[txn] ?? '',
-      outTradeNo: f[trade] ?? '',
-      refundNo: isRefund ? (f[refundNo] ?? null) : null,
-      amountFen: yuanToFen(isRefund ? f[refund] : f[total]),
-    });
+    const at = `line ${i + 1}`;
+    const f = backtickFields(line, head.length, at);
+    const channelTxnId = f[txn] ?? '';
+    if (!channelTxnId) throw new NotifyRejected(`${at}: 微信订单号 is empty`);
+    const orderFen = yuanToFen(f[order], `${at}: ${fmt.order}`);
+    // Column totals, as the summary prints them (a refund line carries 0.00 as its 订单金额, a payment 0.00 refunded).
+    const refundFen = refund < 0 ? 0 : yuanToFen(f[refund], `${at}: ${fmt.refund}`);
+    if (orderFen < 0 || refundFen < 0) throw new NotifyRejected(`${at}: a negative amount`);
+    sums.order += orderFen;
+    sums.refund += refundFen;
+    const outTradeNo = f[trade] ?? '';
+    if (f[state] === 'SUCCESS') {
+      out.push({ type: 'payment', channelTxnId, outTradeNo, refundNo: null, amountFen: orderFen });
+    } else if (f[state] === 'REFUND') {
+      if (refund < 0) throw new NotifyRejected(`${at}: a refund in a bill without the column ${fmt.refund}`);
+      out.push({
+        type: 'refund',
+        channelTxnId,
+        outTradeNo,
+        refundNo: f[col('商户退款单号')] || null,
+        amountFen: refundFen,
+      });
+    } else {
+      // REVOKED (a 付款码 payment revoked after success) cannot come from our Native orders: not guessed at.
+      throw new NotifyRejected(`${at}: 交易状态 ${f[state] ?? ''} is neither SUCCESS nor REFUND`);
+    }
+  }
+  const sumHead = (lines[sumAt] ?? '').split(',').map((h) => h.trim());
+  const valAt = lines.findIndex((l, i) => i > sumAt && l.trim());
+  if (valAt < 0) throw new NotifyRejected('trade bill summary has no totals line: the file is truncated');
+  const totals = backtickFields(lines[valAt] ?? '', sumHead.length, `line ${valAt + 1}`);
+  const extra = lines.findIndex((l, i) => i > valAt && l.trim());
+  if (extra >= 0) throw new NotifyRejected(`line ${extra + 1}: text after the summary`);
+  const count = totals[sumHead.indexOf('总交易单数')] ?? '';
+  if (count !== String(out.length)) {
+    throw new NotifyRejected(`summary counts ${count} trades (总交易单数), the bill lists ${out.length}`);
+  }
+  for (const [name, key] of Object.entries(fmt.totals)) {
+    const i = sumHead.indexOf(name);
+    if (i >= 0 && yuanToFen(totals[i], `line ${valAt + 1}: ${name}`) !== sums[key]) {
+      throw new NotifyRejected(`summary ${name} ${totals[i]} is not the total of the bill's lines`);
+    }
   }
   return out;
 }
