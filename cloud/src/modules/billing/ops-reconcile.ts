@@ -5,7 +5,7 @@ import { dayNumber, n } from './money.js';
 import { authorizeBilling } from './policy.js';
 import type { Acting, BillingScope } from './scope.js';
 
-interface Mismatch {
+export interface Mismatch {
   kind: string;
   channelTxnId: string;
   outTradeNo: string | null;
