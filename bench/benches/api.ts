@@ -82,6 +82,7 @@ const BENCH_SECRETS = {
   ESTATE_CLOUD_JWT_SECRET: 'estate-bench-api-owner-search-jwt-secret-not-for-use',
   ESTATE_CLOUD_DATA_KEYS: `bench1:${Buffer.alloc(32, 0x42).toString('base64')}`,
   ESTATE_CLOUD_BLIND_INDEX_KEY: 'estate-bench-api-owner-search-blind-index-not-for-use',
+  ESTATE_CLOUD_MQTT_SERVICE_SECRET: 'estate-bench-api-owner-search-mqtt-service-not-for-use',
 };
 
 type Route = 'owner_search' | 'household_detail' | 'hello' | 'cloud_health' | 'auth_me';
