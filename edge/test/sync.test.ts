@@ -112,4 +112,30 @@ describe('desired-state sync, cloud → broker → gateway', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(w.doorCommands.length).toBe(before);
   });
+
+  it('a section that drifted on the gateway is reported and repaired by the cloud with a full copy', async () => {
+    await until(caughtUp);
+    const { db, store } = w.gw.parts;
+    const cloudAccess = () =>
+      w.deps.prisma.desiredSection.findUniqueOrThrow({
+        where: { gatewayId_section: { gatewayId: GW, section: 'access' } },
+      });
+    const before = await cloudAccess();
+    const items = store.items('access').map((i) => i.id);
+    // the gateway's copy loses an item behind the sync's back (a restored backup, a bad disk): same version
+    await w.sync.stop();
+    db.prepare("DELETE FROM section_items WHERE section = 'access' AND id = ?").run(items[0]);
+    expect(store.version('access')).toBe(before.version);
+    expect(store.hash('access')).not.toBe(before.sha256);
+    await w.sync.start(); // it hashes what it runs afresh, asks, and reports the drift
+    await until(async () => (await cloudAccess()).version > before.version);
+    await until(caughtUp);
+    const after = await cloudAccess();
+    expect(after.version).toBeGreaterThan(before.version); // the gateway's next manifest version
+    expect(after.sha256).toBe(before.sha256); // the same content, reissued
+    expect(store.version('access')).toBe(after.version);
+    expect(store.hash('access')).toBe(after.sha256);
+    expect(store.items('access').map((i) => i.id)).toEqual(items);
+    await until(async () => ((await desiredRow()).drift as unknown[]).length === 0);
+  });
 });

@@ -26,6 +26,7 @@ import {
   emptySection,
   keyOf,
   manifestVersion,
+  reissueSection,
   type SectionRow,
   type StoredUpsert,
   sectionRows,
@@ -251,7 +252,18 @@ export function desiredState(deps: CloudDeps) {
     );
   }
 
-  return { put, putForEstate, setConfig, deltaFor, manifest, push };
+  /**
+   * Repairs a section that drifted on the gateway (its content differs from the cloud's at the same version): the
+   * section moves to a new version, unchanged, and goes out as a full copy, which replaces the gateway's. Returns
+   * the new version, or null for a section never written.
+   */
+  async function reissue(gatewayId: string, section: Section): Promise<number | null> {
+    const version = await reissueSection(driver, gatewayId, section);
+    if (version !== null) await send(gatewayId, await deltaFor(gatewayId, section, 0));
+    return version;
+  }
+
+  return { put, putForEstate, setConfig, deltaFor, manifest, push, reissue };
 }
 
 export type DesiredStateApi = ReturnType<typeof desiredState>;

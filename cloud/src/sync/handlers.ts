@@ -1,6 +1,6 @@
 // What the cloud does with a gateway's answers (wired as IngestHandlers.desiredAck / commandAck by ingest, or by
 // the sync publisher itself when it listens): record the versions it runs and its drift, resend what it misses
-// when it asks, and record the outcome of a remote command.
+// when it asks, repair a section that drifted, and record the outcome of a remote command.
 import type { CommandAck, DesiredAck, Section } from '@estate/protocols';
 import type { CloudDeps } from '../core/deps.js';
 import { desiredState } from './desired-state.js';
@@ -11,7 +11,14 @@ export interface SyncHandlerOptions {
   /** Called after an ack is recorded (and any resend published): for observers such as the bench. */
   onDesiredAck?: (gatewayId: string, ack: DesiredAck) => void;
   onCommandAck?: (gatewayId: string, ack: CommandAck) => void;
+  /**
+   * A drifted section is reissued at most once in this long per gateway (default 10 min): if the gateway and the
+   * cloud ever hashed differently, repairs must not loop; the drift stays recorded for staff either way.
+   */
+  repairEveryMs?: number;
 }
+
+const REPAIR_EVERY_MS = 10 * 60_000;
 
 export interface SyncHandlers {
   desiredAck(gatewayId: string, a: DesiredAck): Promise<void>;
@@ -22,6 +29,25 @@ export function syncHandlers(deps: CloudDeps, publisher?: SyncLink, o: SyncHandl
   if (publisher) attachSyncLink(deps, publisher);
   const { driver } = deps;
   const desired = desiredState(deps);
+  const repaired = new Map<string, number>(); // `${gateway}\n${section}` → when last reissued
+  const repairEveryMs = o.repairEveryMs ?? REPAIR_EVERY_MS;
+
+  /** Drift the gateway measured against the current version and hash of a section: reissue it as a full copy. */
+  async function repairDrift(gatewayId: string, a: DesiredAck): Promise<void> {
+    if (a.drift.length === 0) return;
+    const rows = await sectionRows(driver, gatewayId);
+    const now = Date.now();
+    for (const d of a.drift) {
+      const section = d.section as Section;
+      const row = rows.get(section);
+      if (!row || a.sections[section] !== row.version || d.expected !== row.sha256) continue; // stale report
+      const key = `${gatewayId}\n${section}`;
+      if (now - (repaired.get(key) ?? Number.NEGATIVE_INFINITY) < repairEveryMs) continue;
+      repaired.set(key, now);
+      await desired.reissue(gatewayId, section);
+    }
+  }
+
   return {
     async desiredAck(gatewayId, a) {
       const known = await driver.query('SELECT 1 FROM gateways WHERE id = $1', [gatewayId]);
@@ -49,6 +75,7 @@ export function syncHandlers(deps: CloudDeps, publisher?: SyncLink, o: SyncHandl
         for (const [s, r] of rows) if (a.sections[s] < r.version) behind[s] = a.sections[s];
         await desired.push(gatewayId, behind);
       }
+      await repairDrift(gatewayId, a);
       o.onDesiredAck?.(gatewayId, a);
     },
 

@@ -123,6 +123,38 @@ interface Key {
   id: string;
 }
 
+/**
+ * Moves a section to the gateway's next version with its items unchanged and its horizon raised to that version,
+ * so the only way to it is a full copy (fromVersion 0). This is how a gateway whose content drifted from what it
+ * acknowledged is repaired: it refuses anything not newer than the version it runs, and a full copy replaces the
+ * whole section. Null when the section was never written for this gateway.
+ */
+export async function reissueSection(driver: SqlDriver, gatewayId: string, section: Section) {
+  return driver.transaction(async (tx) => {
+    const [locked] = await tx.query<{ version: number }>(
+      'SELECT version FROM gateway_desired WHERE gateway_id = $1 FOR UPDATE',
+      [gatewayId],
+    );
+    const [current] = await tx.query<{ version: number }>(
+      'SELECT version FROM desired_sections WHERE gateway_id = $1 AND section = $2',
+      [gatewayId, section],
+    );
+    if (!locked || !current || current.version === 0) return null;
+    const version = locked.version + 1;
+    await tx.query('UPDATE gateway_desired SET version = $2, updated_at = now() WHERE gateway_id = $1', [
+      gatewayId,
+      version,
+    ]);
+    await rehash(tx, gatewayId, section, version);
+    await tx.query('UPDATE desired_sections SET horizon = $3 WHERE gateway_id = $1 AND section = $2', [
+      gatewayId,
+      section,
+      version,
+    ]);
+    return version;
+  });
+}
+
 async function rehash(tx: SqlTx, gatewayId: string, section: Section, version: number): Promise<SectionRow> {
   const live = await tx.query<Digested>(
     'SELECT kind, item_id AS id, digest FROM desired_items WHERE gateway_id = $1 AND section = $2 AND NOT deleted',
