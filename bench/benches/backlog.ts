@@ -1,9 +1,13 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { type EventLog, Uplink } from '@estate/edge';
+import { FacePipeline } from '@estate/models';
 import { type BacklogCloud, childCloud, inlineCloud } from '../lib/backlog-cloud.js';
 import { type Bench, defineBench } from '../lib/bench.js';
 import { type BenchDoor, BenchEstate } from '../lib/estate.js';
+import { type FaceDoor, FaceEstate } from '../lib/face-estate.js';
+import { enrolCast } from '../lib/face-people.js';
+import { type Approach, approaches, WalkTracker } from '../lib/face-walks.js';
 import { emit, progress, sleep } from '../lib/io.js';
 import type { OptionSpecs, OptionValues } from '../lib/options.js';
 import { RssSampler } from '../lib/rss.js';
@@ -16,6 +20,19 @@ const OPTIONS = {
   window: { kind: 'int', default: 8, min: 1, max: 64, help: 'batches sent ahead of the cloud ack' },
   gap: { kind: 'int', default: 100, min: 0, max: 60_000, help: 'pause between measured decisions, ms' },
   baseline: { kind: 'int', default: 100, min: 0, max: 10_000, help: 'decisions measured before the drain (idle link)' },
+  decide: {
+    kind: 'choice',
+    default: 'face',
+    choices: ['face', 'qr'],
+    help: "the decisions timed during the drain: face walk-ups (two camera frames, the issue's measure) or visitor QR scans",
+  },
+  gallery: {
+    kind: 'int',
+    default: 10_000,
+    min: 10,
+    max: 200_000,
+    help: 'face templates in the gallery (--decide face)',
+  },
   cloud: {
     kind: 'choice',
     default: 'process',
@@ -61,7 +78,7 @@ function fillBacklog(log: EventLog, n: number, hours: number): void {
 }
 
 /** One visitor QR scan → the unlock command at the door stub, in ms. */
-async function decide(estate: BenchEstate, d: BenchDoor, i: number): Promise<number> {
+async function scanQr(estate: BenchEstate, d: BenchDoor, i: number): Promise<number> {
   const pass = estate.pass(`v-drain-${i}`);
   const t0 = performance.now();
   const unlocked = new Promise<number>((resolve, reject) => {
@@ -82,11 +99,57 @@ async function decide(estate: BenchEstate, d: BenchDoor, i: number): Promise<num
   return (await unlocked) - t0;
 }
 
-async function run(o: Options): Promise<void> {
-  const rss = new RssSampler().start();
+/** The gateway whose log is drained, and one timed decision at its doors. */
+interface Decider {
+  log: EventLog;
+  decide(i: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function qrDecider(): Promise<Decider> {
   const estate = await BenchEstate.start({ doors: 1, members: 10 });
   const door = estate.doors[0] as BenchDoor;
-  const log = estate.gateway.parts.log;
+  return { log: estate.gateway.parts.log, decide: (i) => scanQr(estate, door, i), close: () => estate.close() };
+}
+
+/** As face_to_relay: enrolled residents among `gallery` templates, multi-frame liveness, doors used in turn. */
+async function faceDecider(gallery: number): Promise<Decider> {
+  progress('backlog_drain: loading the face models, enrolling the residents, syncing the gallery…');
+  const pipeline = await FacePipeline.create();
+  try {
+    const cast = await enrolCast(pipeline);
+    const walks = await approaches(pipeline, cast);
+    const estate = await FaceEstate.start({
+      pipeline,
+      residents: cast.residents,
+      gallery,
+      doors: 2,
+      liveness: 'multi-frame',
+    });
+    const tracker = new WalkTracker(estate);
+    return {
+      log: estate.gateway.parts.log,
+      decide: async (i) => {
+        const door = estate.doors[i % estate.doors.length] as FaceDoor;
+        const r = await tracker.walkUp(door, walks[i % walks.length] as Approach, true, `decision ${i}`);
+        if (!r.right) throw new Error(`decision ${i}: not a grant to the resident who walked up`);
+        return r.ms;
+      },
+      close: async () => {
+        await estate.close();
+        await pipeline.close();
+      },
+    };
+  } catch (e) {
+    await pipeline.close();
+    throw e;
+  }
+}
+
+async function run(o: Options): Promise<void> {
+  const rss = new RssSampler().start();
+  const decider = o.decide === 'face' ? await faceDecider(o.gallery) : await qrDecider();
+  const { log } = decider;
   let cloud: BacklogCloud | undefined;
   let uplink: Uplink | undefined;
   try {
@@ -95,7 +158,7 @@ async function run(o: Options): Promise<void> {
     let i = 0;
     const idle: number[] = [];
     for (; i < o.baseline; i++) {
-      idle.push(await decide(estate, door, i));
+      idle.push(await decider.decide(i));
       await sleep(o.gap);
     }
     cloud = await (o.cloud === 'inline' ? inlineCloud : childCloud)(o['database-url'] || undefined, GATEWAY);
@@ -114,7 +177,7 @@ async function run(o: Options): Promise<void> {
     const during: number[] = [];
     let last = 0;
     while (log.ackedSeq < o.events) {
-      during.push(await decide(estate, door, i++));
+      during.push(await decider.decide(i++));
       if (log.ackedSeq - last >= 50_000) {
         last = log.ackedSeq;
         progress(`backlog_drain: ${last}/${o.events} acked after ${Math.round((performance.now() - t0) / 1000)} s`);
@@ -138,6 +201,8 @@ async function run(o: Options): Promise<void> {
       batch: o.batch,
       window: o.window,
       cloud: o.cloud,
+      decide: o.decide,
+      ...(o.decide === 'face' ? { gallery: o.gallery } : {}),
     };
     emit({
       ...common,
@@ -154,12 +219,12 @@ async function run(o: Options): Promise<void> {
       // other agents share the 2 cores: the 1-minute load average at the end of the drain, to read the figure by
       load_avg: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     });
-    if (idle.length) emit({ ...common, stage: 'qr_to_relay_idle', ...summarise(idle) });
-    emit({ ...common, stage: 'qr_to_relay_during_drain', ...summarise(during) });
+    if (idle.length) emit({ ...common, stage: `${o.decide}_to_relay_idle`, ...summarise(idle) });
+    emit({ ...common, stage: `${o.decide}_to_relay_during_drain`, ...summarise(during) });
   } finally {
     await uplink?.stop();
     await cloud?.close();
-    await estate.close();
+    await decider.close();
     rss.stop();
   }
 }
@@ -168,7 +233,7 @@ export const backlogBenches: readonly Bench[] = [
   defineBench({
     name: 'backlog_drain',
     summary:
-      'a 24 h offline backlog (500,000 events) drained into the cloud ingest on PostgreSQL through the embedded cloud broker (own process by default), with QR decisions at a door during the drain',
+      'a 24 h offline backlog (500,000 events) drained into the cloud ingest on PostgreSQL through the embedded cloud broker (own process by default), with face (or QR) decisions at the doors during the drain',
     options: OPTIONS,
     run,
   }),

@@ -2,19 +2,11 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { FacePipeline, photosByPerson } from '@estate/models';
 import { type Bench, defineBench } from '../lib/bench.js';
-import { type FaceDoor, FaceEstate, type LivenessMode, PULSE_MS } from '../lib/face-estate.js';
+import { type FaceDoor, FaceEstate, type LivenessMode } from '../lib/face-estate.js';
 import { FaceApiPeer, PEER_DETECTORS, type PeerDetector } from '../lib/face-peer.js';
 import { enrolCast, readPhoto } from '../lib/face-people.js';
 import { PhaseRss } from '../lib/face-rss.js';
-import {
-  type Approach,
-  approaches,
-  cameraFrames,
-  FRAME_TIMEOUT_MS,
-  fullGc,
-  nextFrameSent,
-  nextUnlock,
-} from '../lib/face-walks.js';
+import { type Approach, approaches, cameraFrames, fullGc, WalkTracker } from '../lib/face-walks.js';
 import { emit, progress, sleep } from '../lib/io.js';
 import type { OptionSpecs, OptionValues } from '../lib/options.js';
 import { roundMs, summarise } from '../lib/stats.js';
@@ -119,64 +111,22 @@ async function faceToRelay(o: RelayOptions): Promise<void> {
     const approach: number[] = [];
     let wrong = 0;
     try {
-      const faces = estate.gateway.parts.faces;
-      if (!faces) throw new Error('no face service');
-      const lastDecision = new Map<string, { granted: boolean; personId?: string | undefined; reason: string }>();
-      faces.onDecision = (d) => lastDecision.set(d.cameraId, d);
-      const grantedAt = new Map<string, number>();
+      const tracker = new WalkTracker(estate);
       const total = o.warmup + o.n;
       const every = Math.max(1, Math.round(total / 10));
       for (let i = 0; i < total; i++) {
         const door = estate.doors[i % estate.doors.length] as FaceDoor;
         const walk = walks[i % walks.length] as Approach;
-        const cameraId = door.camera.id;
-        // the gateway lets a resident through a door once per pulse: wait it out at this door
-        const wait = (grantedAt.get(door.doorId) ?? Number.NEGATIVE_INFINITY) + PULSE_MS + 50 - performance.now();
-        if (wait > 0) await sleep(wait);
-        const measured = i >= o.warmup;
-        let firstAt = Number.NaN;
-        if (o.liveness === 'multi-frame') {
-          estate.tracer.select(cameraId);
-          const verdict = estate.tracer.nextVerdict(cameraId, FRAME_TIMEOUT_MS);
-          const sent = nextFrameSent(door);
-          await door.camera.publishJpeg(walk.frames[0]);
-          firstAt = await sent;
-          const v = await verdict;
-          if (v !== 'undecided') throw new Error(`decision ${i + 1}: the first frame gave '${v}', expected undecided`);
-          if (measured) search.push(estate.tracer.of(cameraId).searchMs);
-        }
-        const trace = estate.tracer.select(cameraId);
-        lastDecision.delete(cameraId);
-        const unlock = nextUnlock(door);
-        const sent = nextFrameSent(door);
-        try {
-          await door.camera.publishJpeg(walk.frames[1]);
-        } catch (e) {
-          unlock.cancel();
-          throw e;
-        }
-        let doorAt: number;
-        try {
-          doorAt = await unlock.at;
-        } catch (e) {
-          const d = lastDecision.get(cameraId);
-          const why = d ? `decision: ${d.granted ? 'granted' : `denied (${d.reason})`}` : `verdict ${trace.verdict}`;
-          throw new Error(
-            `decision ${i + 1} (${walk.first.file} → ${walk.second.file}): ${(e as Error).message}; ${why}`,
-          );
-        }
-        const sentAt = await sent;
-        grantedAt.set(door.doorId, doorAt);
-        await sleep(0); // the face service hands its decision to onDecision right after the relay command
-        const d = lastDecision.get(cameraId);
-        if (!d?.granted || d.personId !== walk.resident.personId) wrong++;
-        if (measured) {
-          const ms = doorAt - sentAt;
-          totals.push(ms);
-          analyse.push(trace.analyseMs);
-          search.push(trace.searchMs);
-          other.push(ms - trace.analyseMs - trace.searchMs);
-          if (o.liveness === 'multi-frame') approach.push(doorAt - firstAt);
+        const multiFrame = o.liveness === 'multi-frame';
+        const r = await tracker.walkUp(door, walk, multiFrame, `decision ${i + 1}`);
+        if (!r.right) wrong++;
+        if (i >= o.warmup) {
+          totals.push(r.ms);
+          analyse.push(r.analyseMs);
+          if (multiFrame) search.push(r.firstSearchMs);
+          search.push(r.searchMs);
+          other.push(r.ms - r.analyseMs - r.searchMs);
+          if (multiFrame) approach.push(r.approachMs);
         }
         if ((i + 1) % every === 0) progress(`${name}: ${i + 1}/${total} decisions (${o.warmup} warm-up)`);
         if (o.gap > 0) await sleep(o.gap);

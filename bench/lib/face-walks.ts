@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Gallery, MultiFrameConsistency } from '@estate/edge';
 import type { FacePipeline, Photo } from '@estate/models';
-import type { FaceDoor } from './face-estate.js';
+import { type FaceDoor, type FaceEstate, PULSE_MS } from './face-estate.js';
 import { type FaceCast, type Resident, readPhoto } from './face-people.js';
 
 /** How long one frame may take before the bench gives up on it: far beyond any target. */
@@ -103,4 +103,86 @@ export function nextFrameSent(d: FaceDoor): Promise<number> {
     };
     d.camera.on('published', onPublished);
   });
+}
+
+/** One timed walk-up (see walkUp). Times in ms; NaN where the liveness mode has no first frame. */
+export interface WalkResult {
+  /** the deciding frame handed to MQTT → the unlock command at the door stub */
+  ms: number;
+  analyseMs: number;
+  searchMs: number;
+  /** the first frame's gallery search (multi-frame) */
+  firstSearchMs: number;
+  /** the first frame handed to MQTT → the unlock (multi-frame) */
+  approachMs: number;
+  /** the gateway granted the resident who walked up (not someone else) */
+  right: boolean;
+}
+
+/**
+ * Follows the face service's decisions per camera, and remembers when each door last opened: a resident let in is
+ * not decided again at that door for the unlock pulse, so a walk-up there waits it out first.
+ */
+export class WalkTracker {
+  readonly #decisions = new Map<string, { granted: boolean; personId?: string | undefined; reason: string }>();
+  readonly #openedAt = new Map<string, number>();
+
+  constructor(readonly estate: FaceEstate) {
+    const faces = estate.gateway.parts.faces;
+    if (!faces) throw new Error('the gateway has no face service');
+    faces.onDecision = (d) => this.#decisions.set(d.cameraId, d);
+  }
+
+  /**
+   * One resident walks up to a door: with multi-frame liveness the first frame (which must leave the check
+   * undecided), then the deciding frame, timed to the relay's unlock command. Throws if no unlock comes.
+   */
+  async walkUp(door: FaceDoor, walk: Approach, multiFrame: boolean, label: string): Promise<WalkResult> {
+    const { tracer } = this.estate;
+    const cameraId = door.camera.id;
+    const wait = (this.#openedAt.get(door.doorId) ?? Number.NEGATIVE_INFINITY) + PULSE_MS + 50 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    let firstAt = Number.NaN;
+    let firstSearchMs = Number.NaN;
+    if (multiFrame) {
+      tracer.select(cameraId);
+      const verdict = tracer.nextVerdict(cameraId, FRAME_TIMEOUT_MS);
+      const sent = nextFrameSent(door);
+      await door.camera.publishJpeg(walk.frames[0]);
+      firstAt = await sent;
+      const v = await verdict;
+      if (v !== 'undecided') throw new Error(`${label}: the first frame gave '${v}', expected undecided`);
+      firstSearchMs = tracer.of(cameraId).searchMs;
+    }
+    const trace = tracer.select(cameraId);
+    this.#decisions.delete(cameraId);
+    const unlock = nextUnlock(door);
+    const sent = nextFrameSent(door);
+    try {
+      await door.camera.publishJpeg(walk.frames[1]);
+    } catch (e) {
+      unlock.cancel();
+      throw e;
+    }
+    let doorAt: number;
+    try {
+      doorAt = await unlock.at;
+    } catch (e) {
+      const d = this.#decisions.get(cameraId);
+      const why = d ? `decision: ${d.granted ? 'granted' : `denied (${d.reason})`}` : `verdict ${trace.verdict}`;
+      throw new Error(`${label} (${walk.first.file} → ${walk.second.file}): ${(e as Error).message}; ${why}`);
+    }
+    const sentAt = await sent;
+    this.#openedAt.set(door.doorId, doorAt);
+    await new Promise((r) => setTimeout(r, 0)); // the service hands its decision to onDecision right after the relay
+    const d = this.#decisions.get(cameraId);
+    return {
+      ms: doorAt - sentAt,
+      analyseMs: trace.analyseMs,
+      searchMs: trace.searchMs,
+      firstSearchMs,
+      approachMs: doorAt - firstAt,
+      right: Boolean(d?.granted && d.personId === walk.resident.personId),
+    };
+  }
 }
