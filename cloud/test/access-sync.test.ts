@@ -1,6 +1,7 @@
 // Access management → the sync engine's desired state: the queued deltas (a transactional outbox) drain into the
 // versioned desired state of the right gateways, as signed documents a gateway accepts; a failed push keeps the
-// delta queued until the next flush; and every gateway of an estate carries the estate's one PIN key.
+// delta queued until the next flush, one refused for good is set aside so it blocks nothing; and every gateway of an
+// estate carries the estate's one PIN key.
 import { decodeAs, encode, type MessageName, type SECTIONS, verifyDocument } from '@estate/protocols';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DesiredSink, flushDesired, queueDesired } from '../src/modules/access/desired.js';
@@ -121,6 +122,27 @@ describe('the queue drains into the desired state', () => {
     expect(await flushDesired(c.deps)).toEqual({ pushed: 1, pending: 0 });
     for (const gw of ['gw-a', 'gw-a2']) {
       expect((await itemsOf(gw, 'revocations')).some((i) => i.id === 'k-late')).toBe(true);
+    }
+    expect(await flushDesired(c.deps)).toEqual({ pushed: 0, pending: 0 });
+  });
+
+  it('outbox: a delta refused for good is set aside with its reason; the revocation queued after it still goes out', async () => {
+    const { prisma } = c.deps;
+    await prisma.$transaction(async (tx) => {
+      // not a template the gallery section accepts: the sync engine will refuse it however often it is tried
+      await queueDesired(tx, c.world.estateA, 'gallery', { upserts: [{ kind: 'template', id: 't-bad' } as never] });
+      await queueDesired(tx, c.world.estateA, 'revocations', {
+        upserts: [{ kind: 'ble_key', id: 'k-after-bad', revokedAt: Date.now(), reason: 'lost' }],
+      });
+    });
+    expect(await flushDesired(c.deps)).toEqual({ pushed: 1, pending: 0, failed: 1 });
+    const bad = await prisma.accessDesiredQueue.findFirstOrThrow({ where: { failedReason: { not: null } } });
+    expect(bad.section).toBe('gallery');
+    expect(bad.failedReason).toMatch(/^VALIDATION: gallery /);
+    expect(bad.pushedAt).not.toBeNull();
+    for (const gw of ['gw-a', 'gw-a2']) {
+      expect((await itemsOf(gw, 'revocations')).some((i) => i.id === 'k-after-bad')).toBe(true);
+      expect((await itemsOf(gw, 'gallery')).some((i) => i.id === 't-bad')).toBe(false);
     }
     expect(await flushDesired(c.deps)).toEqual({ pushed: 0, pending: 0 });
   });

@@ -6,6 +6,7 @@
 // business transaction itself: its put() runs its own statements on the driver and publishes over MQTT.
 import type { AccessSync, CredentialSync, GallerySync, PassSync, RevocationSync, Section } from '@estate/protocols';
 import type { CloudDeps } from '../../core/deps.js';
+import { AppError, type ErrorCode } from '../../core/errors.js';
 import type { Tx } from '../../core/tx.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { desiredState } from '../../sync/index.js';
@@ -65,9 +66,23 @@ export interface FlushResult {
   pushed: number;
   pending: number;
   error?: string;
+  /** Deltas the sync engine refused for good in this run: set aside with their reason, no longer blocking. */
+  failed?: number;
 }
 
+/**
+ * Refusals that no retry can cure (the delta is invalid for its section, or its gateway is gone). Anything else
+ * (the database, the broker) is transient: the run stops there and the next flush tries again in order.
+ */
+const PERMANENT = new Set<ErrorCode>(['VALIDATION', 'BAD_REQUEST', 'NOT_FOUND']);
+
 const running = new WeakMap<object, Promise<FlushResult>>();
+/** Where a delta set aside for good is reported (the access plugin registers the app's logger). */
+const reporters = new WeakMap<object, (msg: string, detail: Record<string, unknown>) => void>();
+
+export function reportFailuresTo(deps: CloudDeps, report: (msg: string, detail: Record<string, unknown>) => void) {
+  reporters.set(deps, report);
+}
 
 /**
  * Pushes queued deltas in id order and marks each pushed. A failed push stops the run (later deltas may depend
@@ -98,20 +113,36 @@ async function flushOnce(deps: CloudDeps, sink: DesiredSink, settledMs: number):
   const where =
     settledMs > 0 ? { pushedAt: null, createdAt: { lt: new Date(Date.now() - settledMs) } } : { pushedAt: null };
   let pushed = 0;
+  let failed = 0;
+  const done = (r: FlushResult): FlushResult => (failed ? { ...r, failed } : r);
   for (;;) {
     const rows = await prisma.accessDesiredQueue.findMany({
       where,
       orderBy: { id: 'asc' },
       take: 100,
     });
-    if (rows.length === 0) return { pushed, pending: 0 };
+    if (rows.length === 0) return done({ pushed, pending: 0 });
     for (const row of rows) {
       const delta = { upserts: row.upserts, deletes: row.deletes } as unknown as Delta;
       try {
         if (row.gatewayId) await sink.put(row.gatewayId, row.section as Section, delta);
         else await sink.putForEstate(row.estateId, row.section as Section, delta);
       } catch (err) {
-        return { pushed, pending: await pending(), error: (err as Error).message };
+        if (!(err instanceof AppError && PERMANENT.has(err.code))) {
+          return done({ pushed, pending: await pending(), error: (err as Error).message });
+        }
+        // a revocation queued behind a delta that can never be pushed must still reach the doors
+        const failedReason = `${err.code}: ${err.message}`.slice(0, 500);
+        await prisma.accessDesiredQueue.update({ where: { id: row.id }, data: { pushedAt: new Date(), failedReason } });
+        failed++;
+        reporters.get(deps)?.('access change refused by the sync engine; set aside so later ones go through', {
+          queueId: row.id.toString(),
+          estateId: row.estateId,
+          gatewayId: row.gatewayId,
+          section: row.section,
+          reason: failedReason,
+        });
+        continue;
       }
       await prisma.accessDesiredQueue.update({ where: { id: row.id }, data: { pushedAt: new Date() } });
       pushed++;

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import accessEventRoutes from './access-events.js';
 import bleKeyRoutes from './ble-keys.js';
-import { flushDesired } from './desired.js';
+import { flushDesired, reportFailuresTo } from './desired.js';
 import doorsGroupsRoutes from './doors-groups.js';
 import faceRoutes from './faces.js';
 import pinRoutes from './pins.js';
@@ -24,6 +24,7 @@ const access: FastifyPluginAsync = async (app) => {
   ]) {
     await app.register(part);
   }
+  reportFailuresTo(app.deps, (msg, detail) => app.log.error(detail, msg));
   // Deltas a failed push left in the queue are retried in the background.
   const timer = setInterval(
     () => void flushDesired(app.deps, undefined, { settledMs: 10_000 }).catch(() => undefined),

@@ -1166,7 +1166,8 @@ export const AccessDesiredQueueScalarFieldEnum = {
   upserts: 'upserts',
   deletes: 'deletes',
   createdAt: 'createdAt',
-  pushedAt: 'pushedAt'
+  pushedAt: 'pushedAt',
+  failedReason: 'failedReason'
 } as const
 
 export type AccessDesiredQueueScalarFieldEnum = (typeof AccessDesiredQueueScalarFieldEnum)[keyof typeof AccessDesiredQueueScalarFieldEnum]

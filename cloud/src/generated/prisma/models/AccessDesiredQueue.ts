@@ -41,6 +41,7 @@ export type AccessDesiredQueueMinAggregateOutputType = {
   section: string | null
   createdAt: Date | null
   pushedAt: Date | null
+  failedReason: string | null
 }
 
 export type AccessDesiredQueueMaxAggregateOutputType = {
@@ -50,6 +51,7 @@ export type AccessDesiredQueueMaxAggregateOutputType = {
   section: string | null
   createdAt: Date | null
   pushedAt: Date | null
+  failedReason: string | null
 }
 
 export type AccessDesiredQueueCountAggregateOutputType = {
@@ -61,6 +63,7 @@ export type AccessDesiredQueueCountAggregateOutputType = {
   deletes: number
   createdAt: number
   pushedAt: number
+  failedReason: number
   _all: number
 }
 
@@ -80,6 +83,7 @@ export type AccessDesiredQueueMinAggregateInputType = {
   section?: true
   createdAt?: true
   pushedAt?: true
+  failedReason?: true
 }
 
 export type AccessDesiredQueueMaxAggregateInputType = {
@@ -89,6 +93,7 @@ export type AccessDesiredQueueMaxAggregateInputType = {
   section?: true
   createdAt?: true
   pushedAt?: true
+  failedReason?: true
 }
 
 export type AccessDesiredQueueCountAggregateInputType = {
@@ -100,6 +105,7 @@ export type AccessDesiredQueueCountAggregateInputType = {
   deletes?: true
   createdAt?: true
   pushedAt?: true
+  failedReason?: true
   _all?: true
 }
 
@@ -198,6 +204,7 @@ export type AccessDesiredQueueGroupByOutputType = {
   deletes: runtime.JsonValue
   createdAt: Date
   pushedAt: Date | null
+  failedReason: string | null
   _count: AccessDesiredQueueCountAggregateOutputType | null
   _avg: AccessDesiredQueueAvgAggregateOutputType | null
   _sum: AccessDesiredQueueSumAggregateOutputType | null
@@ -232,6 +239,7 @@ export type AccessDesiredQueueWhereInput = {
   deletes?: Prisma.JsonFilter<"AccessDesiredQueue">
   createdAt?: Prisma.DateTimeFilter<"AccessDesiredQueue"> | Date | string
   pushedAt?: Prisma.DateTimeNullableFilter<"AccessDesiredQueue"> | Date | string | null
+  failedReason?: Prisma.StringNullableFilter<"AccessDesiredQueue"> | string | null
 }
 
 export type AccessDesiredQueueOrderByWithRelationInput = {
@@ -243,6 +251,7 @@ export type AccessDesiredQueueOrderByWithRelationInput = {
   deletes?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   pushedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  failedReason?: Prisma.SortOrderInput | Prisma.SortOrder
 }
 
 export type AccessDesiredQueueWhereUniqueInput = Prisma.AtLeast<{
@@ -257,6 +266,7 @@ export type AccessDesiredQueueWhereUniqueInput = Prisma.AtLeast<{
   deletes?: Prisma.JsonFilter<"AccessDesiredQueue">
   createdAt?: Prisma.DateTimeFilter<"AccessDesiredQueue"> | Date | string
   pushedAt?: Prisma.DateTimeNullableFilter<"AccessDesiredQueue"> | Date | string | null
+  failedReason?: Prisma.StringNullableFilter<"AccessDesiredQueue"> | string | null
 }, "id">
 
 export type AccessDesiredQueueOrderByWithAggregationInput = {
@@ -268,6 +278,7 @@ export type AccessDesiredQueueOrderByWithAggregationInput = {
   deletes?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   pushedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  failedReason?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.AccessDesiredQueueCountOrderByAggregateInput
   _avg?: Prisma.AccessDesiredQueueAvgOrderByAggregateInput
   _max?: Prisma.AccessDesiredQueueMaxOrderByAggregateInput
@@ -287,6 +298,7 @@ export type AccessDesiredQueueScalarWhereWithAggregatesInput = {
   deletes?: Prisma.JsonWithAggregatesFilter<"AccessDesiredQueue">
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"AccessDesiredQueue"> | Date | string
   pushedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"AccessDesiredQueue"> | Date | string | null
+  failedReason?: Prisma.StringNullableWithAggregatesFilter<"AccessDesiredQueue"> | string | null
 }
 
 export type AccessDesiredQueueCreateInput = {
@@ -298,6 +310,7 @@ export type AccessDesiredQueueCreateInput = {
   deletes: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   pushedAt?: Date | string | null
+  failedReason?: string | null
 }
 
 export type AccessDesiredQueueUncheckedCreateInput = {
@@ -309,6 +322,7 @@ export type AccessDesiredQueueUncheckedCreateInput = {
   deletes: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   pushedAt?: Date | string | null
+  failedReason?: string | null
 }
 
 export type AccessDesiredQueueUpdateInput = {
@@ -320,6 +334,7 @@ export type AccessDesiredQueueUpdateInput = {
   deletes?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   pushedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  failedReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type AccessDesiredQueueUncheckedUpdateInput = {
@@ -331,6 +346,7 @@ export type AccessDesiredQueueUncheckedUpdateInput = {
   deletes?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   pushedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  failedReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type AccessDesiredQueueCreateManyInput = {
@@ -342,6 +358,7 @@ export type AccessDesiredQueueCreateManyInput = {
   deletes: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Date | string
   pushedAt?: Date | string | null
+  failedReason?: string | null
 }
 
 export type AccessDesiredQueueUpdateManyMutationInput = {
@@ -353,6 +370,7 @@ export type AccessDesiredQueueUpdateManyMutationInput = {
   deletes?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   pushedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  failedReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type AccessDesiredQueueUncheckedUpdateManyInput = {
@@ -364,6 +382,7 @@ export type AccessDesiredQueueUncheckedUpdateManyInput = {
   deletes?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   pushedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  failedReason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type AccessDesiredQueueCountOrderByAggregateInput = {
@@ -375,6 +394,7 @@ export type AccessDesiredQueueCountOrderByAggregateInput = {
   deletes?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   pushedAt?: Prisma.SortOrder
+  failedReason?: Prisma.SortOrder
 }
 
 export type AccessDesiredQueueAvgOrderByAggregateInput = {
@@ -388,6 +408,7 @@ export type AccessDesiredQueueMaxOrderByAggregateInput = {
   section?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   pushedAt?: Prisma.SortOrder
+  failedReason?: Prisma.SortOrder
 }
 
 export type AccessDesiredQueueMinOrderByAggregateInput = {
@@ -397,6 +418,7 @@ export type AccessDesiredQueueMinOrderByAggregateInput = {
   section?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   pushedAt?: Prisma.SortOrder
+  failedReason?: Prisma.SortOrder
 }
 
 export type AccessDesiredQueueSumOrderByAggregateInput = {
@@ -414,6 +436,7 @@ export type AccessDesiredQueueSelect<ExtArgs extends runtime.Types.Extensions.In
   deletes?: boolean
   createdAt?: boolean
   pushedAt?: boolean
+  failedReason?: boolean
 }, ExtArgs["result"]["accessDesiredQueue"]>
 
 export type AccessDesiredQueueSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -425,6 +448,7 @@ export type AccessDesiredQueueSelectCreateManyAndReturn<ExtArgs extends runtime.
   deletes?: boolean
   createdAt?: boolean
   pushedAt?: boolean
+  failedReason?: boolean
 }, ExtArgs["result"]["accessDesiredQueue"]>
 
 export type AccessDesiredQueueSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -436,6 +460,7 @@ export type AccessDesiredQueueSelectUpdateManyAndReturn<ExtArgs extends runtime.
   deletes?: boolean
   createdAt?: boolean
   pushedAt?: boolean
+  failedReason?: boolean
 }, ExtArgs["result"]["accessDesiredQueue"]>
 
 export type AccessDesiredQueueSelectScalar = {
@@ -447,9 +472,10 @@ export type AccessDesiredQueueSelectScalar = {
   deletes?: boolean
   createdAt?: boolean
   pushedAt?: boolean
+  failedReason?: boolean
 }
 
-export type AccessDesiredQueueOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "estateId" | "gatewayId" | "section" | "upserts" | "deletes" | "createdAt" | "pushedAt", ExtArgs["result"]["accessDesiredQueue"]>
+export type AccessDesiredQueueOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "estateId" | "gatewayId" | "section" | "upserts" | "deletes" | "createdAt" | "pushedAt" | "failedReason", ExtArgs["result"]["accessDesiredQueue"]>
 
 export type $AccessDesiredQueuePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "AccessDesiredQueue"
@@ -463,6 +489,10 @@ export type $AccessDesiredQueuePayload<ExtArgs extends runtime.Types.Extensions.
     deletes: runtime.JsonValue
     createdAt: Date
     pushedAt: Date | null
+    /**
+     * Set (with pushedAt) when the sync engine refused the delta for good: it no longer holds up the queue.
+     */
+    failedReason: string | null
   }, ExtArgs["result"]["accessDesiredQueue"]>
   composites: {}
 }
@@ -894,6 +924,7 @@ export interface AccessDesiredQueueFieldRefs {
   readonly deletes: Prisma.FieldRef<"AccessDesiredQueue", 'Json'>
   readonly createdAt: Prisma.FieldRef<"AccessDesiredQueue", 'DateTime'>
   readonly pushedAt: Prisma.FieldRef<"AccessDesiredQueue", 'DateTime'>
+  readonly failedReason: Prisma.FieldRef<"AccessDesiredQueue", 'String'>
 }
     
 
