@@ -33,6 +33,10 @@ const OPTIONS = {
     max: 200_000,
     help: 'face templates in the gallery (--decide face)',
   },
+  'no-yield': {
+    kind: 'flag',
+    help: 'the uplink does not hold the backlog while a face is being decided (as before the busy hook)',
+  },
   cloud: {
     kind: 'choice',
     default: 'process',
@@ -102,6 +106,8 @@ async function scanQr(estate: BenchEstate, d: BenchDoor, i: number): Promise<num
 /** The gateway whose log is drained, and one timed decision at its doors. */
 interface Decider {
   log: EventLog;
+  /** what the gateway's cloud connection passes the uplink as `busy` (connectToCloud): a face being decided */
+  busy?: () => boolean;
   decide(i: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -113,7 +119,7 @@ async function qrDecider(): Promise<Decider> {
 }
 
 /** As face_to_relay: enrolled residents among `gallery` templates, multi-frame liveness, doors used in turn. */
-async function faceDecider(gallery: number): Promise<Decider> {
+async function faceDecider(gallery: number, yieldToDecisions: boolean): Promise<Decider> {
   progress('backlog_drain: loading the face models, enrolling the residents, syncing the gallery…');
   const pipeline = await FacePipeline.create();
   try {
@@ -127,8 +133,10 @@ async function faceDecider(gallery: number): Promise<Decider> {
       liveness: 'multi-frame',
     });
     const tracker = new WalkTracker(estate);
+    const faces = estate.gateway.parts.faces;
     return {
       log: estate.gateway.parts.log,
+      ...(faces && yieldToDecisions ? { busy: () => faces.pending > 0 } : {}),
       decide: async (i) => {
         const door = estate.doors[i % estate.doors.length] as FaceDoor;
         const r = await tracker.walkUp(door, walks[i % walks.length] as Approach, true, `decision ${i}`);
@@ -148,7 +156,7 @@ async function faceDecider(gallery: number): Promise<Decider> {
 
 async function run(o: Options): Promise<void> {
   const rss = new RssSampler().start();
-  const decider = o.decide === 'face' ? await faceDecider(o.gallery) : await qrDecider();
+  const decider = o.decide === 'face' ? await faceDecider(o.gallery, !o['no-yield']) : await qrDecider();
   const { log } = decider;
   let cloud: BacklogCloud | undefined;
   let uplink: Uplink | undefined;
@@ -168,6 +176,7 @@ async function run(o: Options): Promise<void> {
       username: GATEWAY,
       password: cloud.secret,
       log,
+      ...(decider.busy ? { busy: decider.busy } : {}),
       batchSize: o.batch,
       window: o.window,
     });
@@ -202,6 +211,7 @@ async function run(o: Options): Promise<void> {
       window: o.window,
       cloud: o.cloud,
       decide: o.decide,
+      ...(o.decide === 'face' ? { yield_to_decisions: !o['no-yield'] } : {}),
       ...(o.decide === 'face' ? { gallery: o.gallery } : {}),
     };
     emit({

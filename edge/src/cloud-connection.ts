@@ -28,6 +28,7 @@ export interface CloudConnection {
 export async function connectToCloud(o: CloudConnectionOptions): Promise<CloudConnection> {
   const { gateway, identity } = o;
   let sync: CloudSync | undefined;
+  const faces = gateway.parts.faces;
   const link = new CloudLink({
     url: identity.mqtt.url,
     gatewayId: identity.gatewayId,
@@ -37,6 +38,8 @@ export async function connectToCloud(o: CloudConnectionOptions): Promise<CloudCo
     dataDir: o.dataDir,
     // health carries the manifest version this gateway runs; the cloud knows the one it asked for
     versions: () => ({ desired: sync?.appliedVersion ?? 0, applied: sync?.appliedVersion ?? 0 }),
+    // a resident at a camera goes before the backlog of a reconnect
+    ...(faces ? { busy: () => faces.pending > 0 } : {}),
     ...(o.ca ? { ca: o.ca } : {}),
     ...(o.budgetBytes ? { budgetBytes: o.budgetBytes } : {}),
     ...(o.healthIntervalMs ? { healthIntervalMs: o.healthIntervalMs } : {}),

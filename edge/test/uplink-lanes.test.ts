@@ -1,5 +1,6 @@
-// Priorities on the uplink: a draining backlog never holds back a new event; telemetry waits for the events.
-import { EventLog, openGatewayDb, TelemetryBuffer, Uplink } from '@estate/edge';
+// Priorities on the uplink: a draining backlog never holds back a new event, and holds itself back while a door
+// decision is under way (bounded, so it always moves); telemetry waits for the events.
+import { BACKLOG_YIELD_MS, EventLog, openGatewayDb, TelemetryBuffer, Uplink } from '@estate/edge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aCloud, until } from './helpers/cloud.js';
 
@@ -74,5 +75,30 @@ describe('uplink lanes', () => {
     // every event of the backlog had reached the cloud before the first telemetry batch
     expect(cloud.telemetryAfter[0]).toBeGreaterThanOrEqual(1_000);
     expect(up.stats.telemetryBatchesSent).toBe(3); // 500 + 500 + 200
+  });
+
+  it('holds the backlog while a decision is under way — live events still go — and never for long', async () => {
+    const cloud = await aCloud();
+    cleanup.push(cloud.close);
+    const log = new EventLog(':memory:');
+    const N = 2_000;
+    for (let i = 0; i < N; i++) log.append(anEvent(i));
+    let busy = true;
+    const up = new Uplink({ url: cloud.url, gatewayId: 'gw-busy', log, batchSize: 50, window: 2, busy: () => busy });
+    cleanup.push(() => up.stop());
+    await up.start();
+    await until(() => up.stats.connected);
+    // deciding all along: the lane still lets one batch through per BACKLOG_YIELD_MS, so the drain moves, slowly
+    const t0 = performance.now();
+    await until(() => up.stats.batchesSent >= 3, 5_000, 'batches while busy');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1.5 * BACKLOG_YIELD_MS);
+    expect(up.draining).toBe(true);
+    // a live event is not held
+    const live = log.append({ ...anEvent(N), granted: true, reason: 'granted' }).seq;
+    await until(() => cloud.stored('gw-busy').has(live), 2_000, 'the live event while busy');
+    // the decision is over: the rest drains at full speed, gap-free
+    busy = false;
+    await until(() => log.backlog().events === 0, 20_000, 'the drain');
+    expect(cloud.stored('gw-busy').size).toBe(N + 1);
   });
 });

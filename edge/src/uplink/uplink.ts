@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   decodeAs,
   type EventAck,
@@ -31,7 +32,17 @@ export interface UplinkOptions {
   telemetry?: TelemetryBuffer;
   /** samples per TelemetryBatch (≤ 2,000, the contract's limit) */
   telemetryBatchSize?: number;
+  /**
+   * True while the gateway is deciding at a door (a face frame under analysis): the backlog lane then holds its
+   * next batch, so the decision gets the box's CPU (and the cloud's), for at most BACKLOG_YIELD_MS at a time —
+   * a camera that is never idle must not stop the drain. The live lane is never held.
+   */
+  busy?: () => boolean;
 }
+
+/** The longest the backlog lane holds back for decisions in a row, ms: the drain still moves ≥ 1 batch per this. */
+export const BACKLOG_YIELD_MS = 100;
+const BUSY_RECHECK_MS = 5;
 
 export interface UplinkStats {
   batchesSent: number;
@@ -56,6 +67,8 @@ export interface UplinkStats {
  *   in seq order, at most `window` batches ahead of the cloud's ack;
  * - the live lane sends every event appended after that at once, not bounded
  *   by the window.
+ * While a face decision is under way (`busy`) the backlog lane holds back, for at most BACKLOG_YIELD_MS at a time,
+ * so the drain does not take the CPU the decision needs.
  * The cloud stores by seq, so storage order stays recoverable whatever the wire
  * order. A live event is not resent by the backlog lane on the same
  * connection (once the backlog reaches it the watermark jumps past it), but
@@ -90,6 +103,9 @@ export class Uplink {
   #subscribed = false;
   #telemetryBusy = false;
   #yielded: NodeJS.Immediate | undefined;
+  #recheck: NodeJS.Timeout | undefined;
+  /** since when the backlog lane has been holding back for a decision (0: it is not) */
+  #holdingSince = 0;
   #unhooks: (() => void)[] = [];
   readonly #connectHooks = new Set<(client: mqtt.MqttClient) => void>();
   readonly #batch: number;
@@ -174,6 +190,7 @@ export class Uplink {
     this.#unhooks = [];
     clearTimeout(this.#ackTimer);
     clearImmediate(this.#yielded);
+    clearTimeout(this.#recheck);
     // force: nothing in the MQTT client needs flushing, the log keeps every unacknowledged event
     await this.#client?.endAsync(true);
     this.#client = undefined;
@@ -224,6 +241,7 @@ export class Uplink {
           this.#liveSent = this.#send(events);
           this.stats.liveSent += events.length;
         } else if (this.#cursor < this.#liveFrom && this.#inFlight.length < this.#window) {
+          if (this.#holdForDecision()) break;
           const events = this.o.log.read(this.#cursor, Math.min(this.#batch, this.#liveFrom - this.#cursor));
           if (events.length === 0) break;
           this.#cursor = this.#send(events);
@@ -243,6 +261,25 @@ export class Uplink {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** Whether the backlog lane waits for a decision now; if so a re-check is scheduled. */
+  #holdForDecision(): boolean {
+    if (!this.o.busy?.()) {
+      this.#holdingSince = 0;
+      return false;
+    }
+    const now = performance.now();
+    if (this.#holdingSince === 0) this.#holdingSince = now;
+    if (now - this.#holdingSince >= BACKLOG_YIELD_MS) {
+      this.#holdingSince = now; // one batch goes, then the lane may hold again
+      return false;
+    }
+    this.#recheck ??= setTimeout(() => {
+      this.#recheck = undefined;
+      this.#pump();
+    }, BUSY_RECHECK_MS);
+    return true;
   }
 
   /** Publishes one event batch (QoS 1; mqtt.js keeps the order on the one TCP stream). Returns its last seq. */
