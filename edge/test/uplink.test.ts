@@ -61,6 +61,20 @@ describe('uplink store-and-forward', () => {
     expect(cloud.stats().connects).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
+  it('keeps trying when the broker refuses its CONNECT (server unavailable), and then delivers', async () => {
+    const cloud = await aCloud();
+    cleanup.push(cloud.close);
+    const log = new EventLog(':memory:');
+    for (let i = 0; i < 5; i++) log.append(anEvent(i));
+    cloud.refuseConnects(3);
+    const up = new Uplink({ url: cloud.url, gatewayId: 'gw-refused', log, reconnectMs: 50 });
+    cleanup.push(() => up.stop());
+    await up.start();
+    // MQTT.js stops after a refused CONNECT by default: three refusals, then the fourth attempt gets in
+    await until(() => log.backlog().events === 0, 10_000, 'the events after the refusals');
+    expect(cloud.stored('gw-refused').size).toBe(5);
+  });
+
   it('keeps events while the cloud does not acknowledge, and resends them after the ack timeout', async () => {
     const cloud = await aCloud();
     cleanup.push(cloud.close);

@@ -89,6 +89,8 @@ export async function startIngest(deps: CloudDeps, opts: IngestOptions): Promise
     password: opts.password,
     clean: true,
     reconnectPeriod: 1_000,
+    // a refused CONNECT (credentials not made yet, the broker's auth backend restarting) is retried, not final
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
   });
   const router = new Router({

@@ -58,6 +58,8 @@ export function startSyncPublisher(deps: CloudDeps, o: SyncPublisherOptions): Sy
     ...(o.username ? { username: o.username } : {}),
     ...(o.password ? { password: o.password } : {}),
     reconnectPeriod: 1_000,
+    // a refused CONNECT (credentials not made yet, the broker's auth backend restarting) is retried, not final
+    reconnectOnConnackError: true,
   });
   client.on('error', (err) => o.onError?.(err));
   const publisher: SyncPublisher = {

@@ -161,6 +161,9 @@ export class Uplink {
       clientId: gatewayId,
       clean: true, // our own log is the durable queue, not the broker session
       reconnectPeriod: this.o.reconnectMs ?? 1_000,
+      // MQTT.js gives up after a refused CONNECT unless told otherwise; a gateway never may: the cloud broker
+      // answers "server unavailable" while its database is away, and the backlog must still go up afterwards
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       ...(this.o.username ? { username: this.o.username } : {}),
       ...(this.o.password ? { password: this.o.password } : {}),

@@ -26,6 +26,8 @@ export interface StandInCloud {
   setAcking(on: boolean): void;
   /** destroys one client's socket (a link cut the client notices) */
   cut(clientId: string): void;
+  /** the next `n` gateway CONNECTs get CONNACK 3, server unavailable (as the cloud broker answers without its db) */
+  refuseConnects(n: number): void;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,13 @@ export async function aCloud(): Promise<StandInCloud> {
   broker.broker.on('client', (c) => {
     if (c.id !== 'ingest') connects++;
   });
+  let refusing = 0;
+  const admit = broker.broker.authenticate.bind(broker.broker);
+  broker.broker.authenticate = (client, username, password, done) => {
+    if (client.id === 'ingest' || refusing <= 0) return admit(client, username, password, done);
+    refusing--;
+    done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as never, false);
+  };
   const ingest = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'ingest', reconnectPeriod: 50 });
   await ingest.subscribeAsync(['estate/v1/gw/+/events', 'estate/v1/gw/+/telemetry', 'estate/v1/gw/+/health'], {
     qos: 1,
@@ -101,6 +110,9 @@ export async function aCloud(): Promise<StandInCloud> {
       (broker.broker as unknown as { clients: Record<string, { conn: { destroy(): void } }> }).clients[
         clientId
       ]?.conn.destroy(),
+    refuseConnects: (n) => {
+      refusing = n;
+    },
     close: async () => {
       await ingest.endAsync(true);
       await broker.close();
