@@ -54,6 +54,9 @@ const EnvSchema = Type.Object({
     default: `${DEFAULT_CONNECT_RATE.burst}/${DEFAULT_CONNECT_RATE.perSecond}`,
     description: 'embedded broker: CONNECTs per source address, burst/per-second',
   }),
+  // An external Mosquitto's dynamic-security admin: with it the cloud keeps one broker client + role per gateway.
+  ESTATE_CLOUD_MQTT_DYNSEC_USER: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  ESTATE_CLOUD_MQTT_DYNSEC_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   // Desired state: a gateway that has not acknowledged for this long (or is retired) loses its tombstones.
   ESTATE_CLOUD_SYNC_STALE_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
 });
@@ -98,6 +101,11 @@ export interface CloudConfig {
   mqttServiceSecret: string;
   /** Embedded broker: CONNECTs allowed per source address (IPv6: per /64) before it closes them unchecked. */
   mqttConnectRate: ConnectRate;
+  /**
+   * Admin login of an external Mosquitto's dynamic-security plugin: the cloud then creates each gateway's broker
+   * client and role at provisioning and deletes them at retirement. Undefined: embedded broker, or none managed.
+   */
+  mqttDynsec: { username: string; password: string } | undefined;
   /** A gateway without a desired-state ack for this many days gets all its tombstones pruned (a full copy later). */
   syncStaleDays: number;
 }
@@ -147,8 +155,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     mqttPublicUrl: e.ESTATE_CLOUD_MQTT_PUBLIC_URL,
     mqttServiceSecret: secrets.ESTATE_CLOUD_MQTT_SERVICE_SECRET,
     mqttConnectRate: connectRate(e.ESTATE_CLOUD_MQTT_CONNECT_RATE),
+    mqttDynsec: dynsecLogin(e),
     syncStaleDays: e.ESTATE_CLOUD_SYNC_STALE_DAYS,
   };
+}
+
+function dynsecLogin(e: Env): CloudConfig['mqttDynsec'] {
+  const { ESTATE_CLOUD_MQTT_DYNSEC_USER: username, ESTATE_CLOUD_MQTT_DYNSEC_PASSWORD: password } = e;
+  if (!username && !password) return undefined;
+  if (!username || !password) {
+    throw new ConfigError('configuration ESTATE_CLOUD_MQTT_DYNSEC_USER and _PASSWORD go together');
+  }
+  if (!e.ESTATE_CLOUD_MQTT_URL) {
+    throw new ConfigError(
+      'configuration ESTATE_CLOUD_MQTT_DYNSEC_USER: needs ESTATE_CLOUD_MQTT_URL (an external broker)',
+    );
+  }
+  return { username, password };
 }
 
 function connectRate(text: string): ConnectRate {

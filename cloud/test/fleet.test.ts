@@ -1,9 +1,10 @@
 // Fleet: gateway records with one-time claim codes, provisioning by a new box, and who may do what.
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { exportRawPublicKey, normalizeClaimCode, provisionProofMessage } from '@estate/protocols';
+import { generateKeyPairSync } from 'node:crypto';
+import { normalizeClaimCode } from '@estate/protocols';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../src/core/tokens.js';
 import { type TestCloud, testCloud } from './helpers/cloud.js';
+import { box } from './helpers/fleet-box.js';
 
 let c: TestCloud;
 // a real cloud on PGlite takes a while to migrate and seed on a busy 2-core machine
@@ -11,23 +12,6 @@ beforeAll(async () => {
   c = await testCloud();
 }, 120_000);
 afterAll(async () => c?.close());
-
-/** A new box: its own Ed25519 key, and the provisioning body for a claim code. */
-function box() {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const body = (claimCode: string, signWith = privateKey) => {
-    const nonce = randomBytes(16).toString('base64url');
-    const canonical = normalizeClaimCode(claimCode) ?? claimCode;
-    return {
-      claimCode,
-      publicKey: exportRawPublicKey(publicKey).toString('base64url'),
-      nonce,
-      proof: sign(null, provisionProofMessage(canonical, nonce), signWith).toString('base64url'),
-      software: 'estate-gateway/test',
-    };
-  };
-  return { privateKey, publicKey, body };
-}
 
 const createGateway = async (token: string, estateId = c.world.estateA, name = 'Gate house') =>
   c.call(token, { method: 'POST', url: `/api/estates/${estateId}/gateways`, payload: { name } });

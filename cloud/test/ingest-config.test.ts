@@ -57,4 +57,14 @@ describe('MQTT configuration', () => {
       }),
     ).toThrow(/ESTATE_CLOUD_MQTT_SERVICE_SECRET/);
   });
+
+  it('takes the dynamic-security admin login only as a pair, and only for an external broker', () => {
+    const d = dir();
+    const url = { ESTATE_CLOUD_DATA_DIR: d, ESTATE_CLOUD_MQTT_URL: 'mqtt://127.0.0.1:1883' };
+    expect(loadConfig(url).mqttDynsec).toBeUndefined();
+    const login = { ESTATE_CLOUD_MQTT_DYNSEC_USER: 'estate-admin', ESTATE_CLOUD_MQTT_DYNSEC_PASSWORD: 'long enough' };
+    expect(loadConfig({ ...url, ...login }).mqttDynsec).toEqual({ username: 'estate-admin', password: 'long enough' });
+    expect(() => loadConfig({ ...url, ESTATE_CLOUD_MQTT_DYNSEC_USER: 'estate-admin' })).toThrow(/go together/);
+    expect(() => loadConfig({ ESTATE_CLOUD_DATA_DIR: d, ...login })).toThrow(/needs ESTATE_CLOUD_MQTT_URL/);
+  });
 });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { CloudDeps } from '../core/deps.js';
 import { type CloudBroker, startCloudBroker } from './broker.js';
 import { SERVICE_USER } from './broker-auth.js';
+import { type BrokerAccounts, startBrokerAccounts } from './dynsec.js';
 import { type Ingest, type IngestHandlers, startIngest } from './ingest.js';
 
 export interface GatewayLink {
@@ -36,6 +37,15 @@ export async function startGatewayLink(
     });
   }
   const url = config.mqttUrl ?? (broker as CloudBroker).url;
+  // an external Mosquitto with dynamic security: the cloud keeps the gateways' accounts there (and its own)
+  let accounts: BrokerAccounts | undefined;
+  if (config.mqttUrl && config.mqttDynsec) {
+    accounts = startBrokerAccounts(deps, {
+      url: config.mqttUrl,
+      ...config.mqttDynsec,
+      onError: (err) => logger?.warn({ err: err.message }, 'broker accounts (dynamic security)'),
+    });
+  }
   try {
     const ingest = await startIngest(deps, {
       url,
@@ -53,10 +63,12 @@ export async function startGatewayLink(
       ingest,
       close: async () => {
         await ingest.close();
+        await accounts?.close();
         await broker?.close();
       },
     };
   } catch (err) {
+    await accounts?.close();
     await broker?.close();
     throw err;
   }

@@ -8,6 +8,7 @@ import type { CloudDeps } from '../../core/deps.js';
 import { AppError } from '../../core/errors.js';
 import { hashToken } from '../../core/tokens.js';
 import { change } from '../../core/tx.js';
+import { brokerAccountsOf } from '../../ingest/dynsec.js';
 import { snapshotForGateway } from '../access/snapshot.js';
 import { gatewayAudit } from './views.js';
 
@@ -83,6 +84,8 @@ export async function provisionGateway(
       data: { status: 'active', claimExpiresAt: null, claimedAt: now, publicKey: spki, secretHash: hashToken(secret) },
     });
     if (won.count !== 1) throw new AppError('CLAIM_CODE_USED');
+    // only the winner gets here; if the broker cannot take the account, the claim is not spent (rolled back)
+    await brokerAccountsOf(deps)?.enrol(g.id, secret);
     const after = await tx.gateway.findUniqueOrThrow({ where: { id: g.id } });
     await audit({
       action: 'gateway.provision',

@@ -7,6 +7,7 @@ import type { Actor } from '../../core/context.js';
 import type { CloudDeps } from '../../core/deps.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { change } from '../../core/tx.js';
+import { brokerAccountsOf } from '../../ingest/dynsec.js';
 import { claimView, DEFAULT_CLAIM_TTL_HOURS, issueClaim } from './claims.js';
 import { gatewayAudit, gatewayDetail, gatewaySummary } from './views.js';
 
@@ -108,6 +109,8 @@ export function fleetService(deps: CloudDeps) {
       const g = await load(actor, id, 'gateway:manage');
       if (g.status === 'retired') throw new AppError('GATEWAY_RETIRED');
       const updated = await change(prisma, actor, async (tx, audit) => {
+        // an external broker checks the secret itself: its account goes first, or the retirement does not happen
+        await brokerAccountsOf(deps)?.remove(id);
         const u = await tx.gateway.update({
           where: { id },
           data: { status: 'retired', claimHash: null, claimExpiresAt: null, secretHash: null, online: false },
