@@ -36,7 +36,11 @@ export class AccessPolicy {
   ) {
     this.#now = o.now ?? Date.now;
     this.#store = o.db && new LockdownStore(o.db);
-    for (const [doorId, until] of this.#store?.load() ?? []) this.#lockdown.set(doorId, until);
+    for (const [doorId, until] of this.#store?.load() ?? []) {
+      // a timed one that ran out while the gateway was down is forgotten, not kept as an inert row
+      if (until !== null && until <= this.#now()) this.#store?.save(doorId, false, null);
+      else this.#lockdown.set(doorId, until);
+    }
   }
 
   /** Locks a door (or '*': every door) down, until released or until `until`; the latest order for a door wins. */
