@@ -53,6 +53,8 @@ export function startBrokerAccounts(
     reconnectOnConnackError: true,
   });
   const waiting = new Map<string, { resolve: (a: Answer) => void; timer: NodeJS.Timeout }>();
+  // every admin client reads every answer: ids carry this instance's own prefix (several cloud instances)
+  const instance = randomBytes(6).toString('hex');
   let next = 0;
   client.on('error', (err) => o.onError?.(err));
   client.on('message', (_topic, payload) => {
@@ -76,7 +78,7 @@ export function startBrokerAccounts(
     if (!client.connected)
       throw new AppError('NOT_READY', 'the MQTT broker cannot be reached to manage gateway accounts');
     const answers = commands.map((c) => {
-      const id = `c${next++}`;
+      const id = `${instance}-${next++}`;
       const answer = new Promise<Answer>((resolve) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
