@@ -10,6 +10,7 @@ import {
   provisionProofMessage,
 } from '@estate/protocols';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../src/core/tokens.js';
 import { type TestCloud, testCloud } from './helpers/cloud.js';
 
 let c: TestCloud;
@@ -177,5 +178,22 @@ describe('requests signed by the gateway itself', () => {
     // a user token is no gateway signature
     const asUser = await c.call(c.tokens.admin, { method: 'GET', url: `/api/gateways/${gw.id}/self` });
     expect(asUser.statusCode).toBe(401);
+  });
+
+  it('rotates its MQTT secret with its key only: a new secret, the old hash gone, audited without either', async () => {
+    const url = `/api/gateways/${gw.id}/self/credentials`;
+    const before = await c.deps.prisma.gateway.findUniqueOrThrow({ where: { id: gw.id } });
+    expect((await c.call(c.tokens.staff, { method: 'POST', url })).statusCode).toBe(401); // a login is not the box
+    const other = generateKeyPairSync('ed25519').privateKey;
+    expect((await send(signed('POST', url, undefined, other))).statusCode).toBe(401);
+    const res = await send(signed('POST', url));
+    expect(res.statusCode, res.body).toBe(200);
+    const { mqtt } = res.json<{ mqtt: { username: string; password: string } }>();
+    expect(mqtt.username).toBe(gw.id);
+    const after = await c.deps.prisma.gateway.findUniqueOrThrow({ where: { id: gw.id } });
+    expect(after.secretHash).toBe(hashToken(mqtt.password));
+    expect(after.secretHash).not.toBe(before.secretHash);
+    const audit = await c.deps.prisma.auditEntry.findFirstOrThrow({ where: { action: 'gateway.credentials' } });
+    expect(JSON.stringify([audit.before, audit.after])).not.toContain(mqtt.password);
   });
 });

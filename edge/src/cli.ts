@@ -8,7 +8,7 @@ import { startGatewayBroker } from './broker/gateway-broker.js';
 import { connectToCloud } from './cloud-connection.js';
 import { enrolFromPhotos } from './enrol.js';
 import { Gateway } from './gateway.js';
-import { pairCommand, provisionCommand, selfTestCommand } from './provision/commands.js';
+import { credentialsCommand, pairCommand, provisionCommand, selfTestCommand } from './provision/commands.js';
 import { identityPath, loadIdentity } from './provision/identity.js';
 import { DataFolderLock } from './state/data-lock.js';
 
@@ -26,6 +26,8 @@ const USAGE = `estate-gateway — the Estate gateway agent
   estate-gateway pair --code PAIRINGCODE [--door DOOR | --parking SPACE] [--data DIR]
                         pair a device by its label code; prints its MQTT password once
   estate-gateway self-test [--data DIR] [--broker URL]   check every part; exit 0 only when all pass
+  estate-gateway credentials --rotate [--data DIR]
+                        a new MQTT secret from the cloud (signed with this box's key); the old one stops working
 
   --data DIR   gateway data folder (default $ESTATE_GATEWAY_DATA or ./gateway-data)
   kinds: ${DEVICE_KINDS.join(', ')}`;
@@ -56,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
         door: { type: 'string' },
         parking: { type: 'string' },
         broker: { type: 'string' },
+        rotate: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -101,6 +104,9 @@ export async function main(argv: string[]): Promise<number> {
         });
       case 'self-test':
         return await selfTestCommand({ data: o.data, broker: o.broker });
+      case 'credentials':
+        if (!o.rotate) throw new UsageError('credentials: --rotate is the only action');
+        return await credentialsCommand({ data: o.data });
       case 'run':
         return await run(o.data, o.host, o.port, o['no-faces'], o['tls-cert'], o['tls-key'], o['tls-ca']);
       default:

@@ -35,6 +35,7 @@ export { TelemetryBuffer, type TelemetrySample } from './log/telemetry-buffer.js
 export { formatMessage, formatRejection, summarise, type Tone } from './monitor/format.js';
 export { type Rejection, WireMonitor } from './monitor/wire-monitor.js';
 export { CloudError } from './provision/cloud-client.js';
+export { CredentialsError, rotateCredentials } from './provision/credentials.js';
 export {
   type Identity,
   IdentityError,

@@ -4,7 +4,7 @@
 // the decision arrives in the cloud's event store; staff unlock a door remotely; a revocation is enforced within
 // 5 s. Only this test imports @estate/cloud; the gateway code never does.
 import { desiredState } from '@estate/cloud';
-import { pinHash } from '@estate/edge';
+import { pinHash, rotateCredentials } from '@estate/edge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aLinkedSystem, type LinkedSystem } from './helpers/linked-system.js';
 import { anEstateFromTheCloud, until } from './helpers/sync-world.js';
@@ -112,5 +112,41 @@ describe('gateway ↔ cloud, end to end', { timeout: 60_000 }, () => {
     forged.end(true);
     expect(outcome).not.toBe('connected');
     expect((await gatewayRow()).online).toBe(true); // the real gateway stays connected
+  });
+
+  it('a rotated secret: the old one is refused, the running agent takes the new one up and carries on', async () => {
+    const mqtt = (await import('mqtt')).default;
+    const old = sys.identity.mqtt.password;
+    const fresh = await rotateCredentials({ dataDir: sys.dataDir });
+    expect(fresh.mqtt.password).not.toBe(old);
+    const audit = await sys.cloud.deps.prisma.auditEntry.findFirst({
+      where: { action: 'gateway.credentials', entityId: sys.gatewayId },
+    });
+    expect(audit).not.toBeNull();
+    expect(JSON.stringify([audit?.before, audit?.after])).not.toContain(fresh.mqtt.password);
+    // the agent's link is cut: its next CONNECT (old secret) is refused, it rereads identity.json and gets in
+    const link = sys.conn.link.uplink;
+    link.client?.stream.destroy();
+    await until(() => !link.stats.connected, 5_000);
+    await until(() => link.stats.connected, 15_000);
+    const before = await sys.cloud.deps.prisma.gatewayEvent.count({ where: { gatewayId: sys.gatewayId } });
+    await sys.reader.enterPin('000000'); // any decision: it must reach the cloud over the new login
+    await until(
+      async () => (await sys.cloud.deps.prisma.gatewayEvent.count({ where: { gatewayId: sys.gatewayId } })) > before,
+      10_000,
+    );
+    const stale = mqtt.connect(sys.cloud.mqtt.url, {
+      clientId: `${sys.gatewayId}`,
+      username: sys.gatewayId,
+      password: old,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    const outcome = await new Promise<string>((resolve) => {
+      stale.once('connect', () => resolve('connected'));
+      stale.once('error', (e) => resolve(e.message));
+    });
+    stale.end(true);
+    expect(outcome).toMatch(/Not authorized|Bad username or password/);
   });
 });

@@ -1,6 +1,7 @@
 // The installer's commands as the CLI runs them: thin printers over provision(), pairDevice() and selfTest().
 import { CloudError } from './cloud-client.js';
-import { IdentityError } from './identity.js';
+import { CredentialsError, rotateCredentials } from './credentials.js';
+import { IdentityError, identityPath } from './identity.js';
 import { PairError, pairDevice } from './pair.js';
 import { ProvisionError, provision } from './provision.js';
 import { type CheckResult, type FaceCounter, selfTest } from './self-test.js';
@@ -13,7 +14,7 @@ export interface ProvisionArgs {
 }
 
 /** Errors an installer can act on are printed as one line; anything else is a bug and propagates. */
-const KNOWN = [ProvisionError, PairError, IdentityError, CloudError];
+const KNOWN = [ProvisionError, PairError, IdentityError, CloudError, CredentialsError];
 function explain(e: unknown): number {
   if (KNOWN.some((k) => e instanceof k)) {
     console.error(`estate-gateway: ${(e as Error).message}`);
@@ -45,6 +46,19 @@ export async function pairCommand(a: { code: string; door?: string; parking?: st
     const where = a.door ? ` at door ${a.door}` : a.parking ? ` at parking space ${a.parking}` : '';
     console.log(`${p.kind} ${p.deviceId} paired${where}, recorded in the cloud`);
     console.log(`enter into the device — MQTT username: ${p.deviceId}  password (shown once): ${p.secret}`);
+    return 0;
+  } catch (e) {
+    return explain(e);
+  }
+}
+
+export async function credentialsCommand(a: { data: string }): Promise<number> {
+  try {
+    const identity = await rotateCredentials({ dataDir: a.data });
+    console.log(
+      `new MQTT secret for ${identity.gatewayId} saved in ${identityPath(a.data)}; the old one no longer works`,
+    );
+    console.log('a running agent uses it from its next connection (it rereads the file when the broker refuses it)');
     return 0;
   } catch (e) {
     return explain(e);

@@ -96,6 +96,7 @@ export async function aLinkedSystem(o: { faces?: FaceAnalyser } = {}) {
     estateId: estate.id,
     gatewayId: identity.gatewayId,
     identity,
+    dataDir: gwDir,
     staff,
     as,
     gw,

@@ -3,7 +3,7 @@
 // both win. The uplink secret is made here, given to the box once, and kept only as hashToken(secret).
 import { randomBytes } from 'node:crypto';
 import { importGatewayPublicKey, normalizeClaimCode, provisionProofMessage, verifyBytes } from '@estate/protocols';
-import { systemActor } from '../../core/context.js';
+import { type Actor, systemActor } from '../../core/context.js';
 import type { CloudDeps } from '../../core/deps.js';
 import { AppError } from '../../core/errors.js';
 import { hashToken } from '../../core/tokens.js';
@@ -109,4 +109,29 @@ export async function provisionGateway(
     mqtt: { url: mqttPublicUrl(deps, context.requestHost), username: g.id, password: secret },
     trustedKeys: keys,
   };
+}
+
+/**
+ * A new uplink secret for a provisioned gateway, asked for by the box itself (a gateway-signed request: its key, not
+ * the secret, proves who it is). The old secret stops working for new connections at once; an external broker's
+ * account takes the new one in the same transaction, or nothing changes (503).
+ */
+export async function rotateCredentials(
+  deps: CloudDeps,
+  g: { id: string; estateId: string },
+  actor: Actor,
+  requestHost: string,
+): Promise<{ mqtt: { url: string; username: string; password: string } }> {
+  const secret = randomBytes(32).toString('base64url');
+  await change(deps.prisma, actor, async (tx, audit) => {
+    const done = await tx.gateway.updateMany({
+      where: { id: g.id, status: 'active' },
+      data: { secretHash: hashToken(secret) },
+    });
+    if (done.count !== 1) throw new AppError('GATEWAY_RETIRED');
+    await brokerAccountsOf(deps)?.enrol(g.id, secret);
+    // what changed, never the secret or its hash
+    await audit({ action: 'gateway.credentials', entity: 'gateway', entityId: g.id, estateId: g.estateId });
+  });
+  return { mqtt: { url: mqttPublicUrl(deps, requestHost), username: g.id, password: secret } };
 }

@@ -8,12 +8,13 @@ import { AppError } from '../../core/errors.js';
 import { ErrorBody, ErrorResponses, NoContent } from '../../core/schemas.js';
 import { gatewayAuthenticator, rawBodies } from './gateway-auth.js';
 import { pairingService } from './pairing.js';
-import { provisionGateway } from './provision.js';
+import { provisionGateway, rotateCredentials } from './provision.js';
 import {
   ClaimCode,
   ClaimCodeBody,
   CreatedGateway,
   CreateGatewayBody,
+  Credentials,
   DeviceParams,
   EstateParams,
   GatewayDetail,
@@ -156,6 +157,24 @@ const fleet: FastifyPluginAsyncTypebox = async (app) => {
         lastSeenAt: g.lastSeenAt?.toISOString() ?? null,
         devices: devices.map(deviceView),
       };
+    },
+  );
+  app.post(
+    '/gateways/:id/self/credentials',
+    {
+      config: gatewayOnly,
+      schema: {
+        tags,
+        security: signed,
+        params: GatewayParams,
+        description:
+          'A new MQTT secret for the calling gateway (estate-gateway credentials --rotate); the old one stops working.',
+        response: { 200: Credentials, ...FleetErrors },
+      },
+    },
+    async (request) => {
+      const { gateway, actor } = await asGateway(request, request.params.id);
+      return rotateCredentials(app.deps, gateway, actor, request.hostname);
     },
   );
   app.post(

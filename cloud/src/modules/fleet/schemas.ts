@@ -101,6 +101,8 @@ export const Provisioned = Type.Object({
   trustedKeys: GatewayConfig.properties.trustedKeys,
 });
 
+export const Credentials = Type.Object({ mqtt: Provisioned.properties.mqtt });
+
 export const PairBody = Type.Object(
   {
     pairingCode: Type.String({ minLength: 8, maxLength: 100, description: 'EST1-<KIND>-<device id>-<CHECK>' }),
