@@ -2,7 +2,8 @@
 // telemetry, health over one MQTT client) and desired-state sync + remote commands on the same client. Without
 // an identity the gateway still runs every door locally; it simply has no cloud.
 import type { Gateway } from './gateway.js';
-import { type Identity, loadIdentity } from './provision/identity.js';
+import { followCredentials } from './provision/credentials.js';
+import type { Identity } from './provision/identity.js';
 import { CloudSync } from './sync/cloud-sync.js';
 import { CloudLink } from './uplink/cloud-link.js';
 
@@ -49,18 +50,8 @@ export async function connectToCloud(o: CloudConnectionOptions): Promise<CloudCo
   await link.start();
   const client = link.uplink.client;
   if (!client) throw new Error('the cloud link started without an MQTT client');
-  // A refused CONNECT may mean the secret was rotated while this agent ran (estate-gateway credentials --rotate
-  // writes identity.json): the next attempt uses the secret the file holds now.
-  client.on('error', (err) => {
-    const code = (err as { code?: number }).code;
-    if (code !== 4 && code !== 5) return; // bad user name or password, not authorised
-    try {
-      const password = loadIdentity(o.dataDir).mqtt.password;
-      if (password !== client.options.password) client.options.password = password;
-    } catch {
-      // an unreadable identity file: keep trying with the secret in hand
-    }
-  });
+  // a refused CONNECT: a rotated secret in identity.json, or an account the broker lost (then a new secret)
+  followCredentials(client, { dataDir: o.dataDir, warn: o.warn, ...(o.now ? { now: o.now } : {}) });
   const s = new CloudSync({
     gateway,
     gatewayId: identity.gatewayId,

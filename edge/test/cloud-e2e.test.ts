@@ -3,6 +3,8 @@
 // the code; the cloud's desired state reaches the gateway; a PIN at a simulated reader opens a simulated door and
 // the decision arrives in the cloud's event store; staff unlock a door remotely; a revocation is enforced within
 // 5 s. Only this test imports @estate/cloud; the gateway code never does.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { desiredState } from '@estate/cloud';
 import { pinHash, rotateCredentials } from '@estate/edge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,5 +150,21 @@ describe('gateway ↔ cloud, end to end', { timeout: 60_000 }, () => {
     });
     stale.end(true);
     expect(outcome).toMatch(/Not authorized|Bad username or password/);
+  });
+
+  it('when the broker has lost its account, the agent asks for a new secret itself and gets back in', async () => {
+    // the embedded cloud broker checks the secret's hash in the gateways table: forget it, as a rebuilt broker would
+    await sys.cloud.deps.prisma.gateway.update({ where: { id: sys.gatewayId }, data: { secretHash: 'lost' } });
+    const before = JSON.parse(readFileSync(join(sys.dataDir, 'identity.json'), 'utf8')).mqtt.password;
+    const link = sys.conn.link.uplink;
+    link.client?.stream.destroy();
+    await until(() => !link.stats.connected, 5_000);
+    await until(() => link.stats.connected, 20_000); // three refusals (1 s apart), the signed request, a reconnect
+    const after = JSON.parse(readFileSync(join(sys.dataDir, 'identity.json'), 'utf8')).mqtt.password;
+    expect(after).not.toBe(before);
+    const audits = await sys.cloud.deps.prisma.auditEntry.count({
+      where: { action: 'gateway.credentials', entityId: sys.gatewayId },
+    });
+    expect(audits).toBeGreaterThanOrEqual(1);
   });
 });
