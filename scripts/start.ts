@@ -112,7 +112,7 @@ const devices = await registerFleet(spec, directory);
 
 console.log(`
 ${pc.bold('Estate')} — simulated estate ${pc.bold(spec.estate)} (${spec.devices.length} devices)
-  gateway MQTT broker  ${pc.cyan(broker.url)}${port !== broker.port ? pc.yellow(`  (port ${port} was taken)`) : ''}  (devices need credentials)
+  gateway MQTT broker  ${pc.cyan(broker.url)}${port !== 0 && port !== broker.port ? pc.yellow(`  (port ${port} was taken)`) : ''}  (devices need credentials)
   gateway data         ${gatewayData}
   face models          ${Object.values(pipeline.models).join(', ')}
   ${seedNotes.join('\n  ')}
