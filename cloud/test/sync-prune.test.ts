@@ -3,6 +3,7 @@
 // horizon is a full copy of the section, one from the acknowledged version still a delta.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { desiredState, pruneDesiredTombstones, syncHandlers } from '../src/sync/index.js';
+import { aTemplate } from './helpers/templates.js';
 import { aGateway, type IngestCloud, ingestCloud } from './ingest-helpers.js';
 
 let c: IngestCloud;
@@ -13,14 +14,7 @@ afterAll(async () => {
   await c?.close();
 });
 
-const template = (i: number) => ({
-  kind: 'template',
-  id: `t-${i}`,
-  personId: `p-${i}`,
-  model: 'fr_feature',
-  dim: 512,
-  embedding: Buffer.alloc(2048, i).toString('base64url'),
-});
+const template = aTemplate;
 const ref = (i: number) => ({ kind: 'template', id: `t-${i}` });
 
 /** gallery v1: t-1…t-5; v2: t-1, t-2 deleted; v3: t-3 deleted, t-6 added. Live: t-4, t-5, t-6. */

@@ -6,6 +6,7 @@ import { decodeAs, encode, importRawPublicKey, KeyRing, routes, topicFor, verify
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachSyncLink, desiredState, syncHandlers } from '../src/sync/index.js';
 import { type TestCloud, testCloud } from './helpers/cloud.js';
+import { aTemplate } from './helpers/templates.js';
 
 let cloud: TestCloud;
 const GW = 'gw-cloud-test';
@@ -24,14 +25,7 @@ afterAll(async () => {
   await cloud?.close();
 });
 
-const template = (i: number) => ({
-  kind: 'template',
-  id: `t-${i}`,
-  personId: `p-${i}`,
-  model: 'fr_feature',
-  dim: 512,
-  embedding: Buffer.alloc(2048, i % 251).toString('base64url'),
-});
+const template = aTemplate;
 
 describe('desired state', () => {
   it('chunks a 2,500-face gallery within the route limits, signed, and hashes like the gateway', async () => {

@@ -21,6 +21,24 @@ afterAll(async () => {
   await sys?.close();
 });
 
+/** A CONNECT as the gateway with this password, once: 'connected' or the broker's refusal. */
+async function loginAsTheGateway(password: string): Promise<string> {
+  const mqtt = (await import('mqtt')).default;
+  const c = mqtt.connect(sys.cloud.mqtt.url, {
+    clientId: sys.gatewayId,
+    username: sys.gatewayId,
+    password,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
+  const outcome = await new Promise<string>((resolve) => {
+    c.once('connect', () => resolve('connected'));
+    c.once('error', (e) => resolve(e.message));
+  });
+  c.end(true);
+  return outcome;
+}
+
 const gatewayRow = () => sys.cloud.deps.prisma.gateway.findUniqueOrThrow({ where: { id: sys.gatewayId } });
 
 // generous: it waits on a real cloud, broker and database, and CI runs two such suites side by side
@@ -99,25 +117,11 @@ describe('gateway ↔ cloud, end to end', { timeout: 60_000 }, () => {
   });
 
   it('a gateway with a forged secret is not let onto the cloud broker', async () => {
-    const mqtt = (await import('mqtt')).default;
-    const forged = mqtt.connect(sys.cloud.mqtt.url, {
-      clientId: sys.gatewayId,
-      username: sys.gatewayId,
-      password: 'not-the-secret',
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
-    const outcome = await new Promise<string>((resolve) => {
-      forged.once('connect', () => resolve('connected'));
-      forged.once('error', (e) => resolve(e.message));
-    });
-    forged.end(true);
-    expect(outcome).not.toBe('connected');
+    expect(await loginAsTheGateway('not-the-secret')).not.toBe('connected');
     expect((await gatewayRow()).online).toBe(true); // the real gateway stays connected
   });
 
   it('a rotated secret: the old one is refused, the running agent takes the new one up and carries on', async () => {
-    const mqtt = (await import('mqtt')).default;
     const old = sys.identity.mqtt.password;
     const fresh = await rotateCredentials({ dataDir: sys.dataDir });
     expect(fresh.mqtt.password).not.toBe(old);
@@ -137,19 +141,7 @@ describe('gateway ↔ cloud, end to end', { timeout: 60_000 }, () => {
       async () => (await sys.cloud.deps.prisma.gatewayEvent.count({ where: { gatewayId: sys.gatewayId } })) > before,
       10_000,
     );
-    const stale = mqtt.connect(sys.cloud.mqtt.url, {
-      clientId: `${sys.gatewayId}`,
-      username: sys.gatewayId,
-      password: old,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
-    const outcome = await new Promise<string>((resolve) => {
-      stale.once('connect', () => resolve('connected'));
-      stale.once('error', (e) => resolve(e.message));
-    });
-    stale.end(true);
-    expect(outcome).toMatch(/Not authorized|Bad username or password/);
+    expect(await loginAsTheGateway(old)).toMatch(/Not authorized|Bad username or password/);
   });
 
   it('when the broker has lost its account, the agent asks for a new secret itself and gets back in', async () => {
