@@ -33,6 +33,13 @@ const OPTIONS = {
     max: 200_000,
     help: 'face templates in the gallery (--decide face)',
   },
+  'drain-rate': {
+    kind: 'int',
+    default: 10_000,
+    min: 0,
+    max: 1_000_000,
+    help: "the uplink's backlog pace, events/s (its default; 0 = as fast as the cloud acks, as before)",
+  },
   'no-yield': {
     kind: 'flag',
     help: 'the uplink does not hold the backlog while a face is being decided (as before the busy hook)',
@@ -177,6 +184,7 @@ async function run(o: Options): Promise<void> {
       password: cloud.secret,
       log,
       ...(decider.busy ? { busy: decider.busy } : {}),
+      drainRate: o['drain-rate'],
       batchSize: o.batch,
       window: o.window,
     });
@@ -210,6 +218,7 @@ async function run(o: Options): Promise<void> {
       batch: o.batch,
       window: o.window,
       cloud: o.cloud,
+      drain_rate: o['drain-rate'],
       decide: o.decide,
       ...(o.decide === 'face' ? { yield_to_decisions: !o['no-yield'] } : {}),
       ...(o.decide === 'face' ? { gallery: o.gallery } : {}),

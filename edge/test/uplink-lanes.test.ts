@@ -101,4 +101,24 @@ describe('uplink lanes', () => {
     await until(() => log.backlog().events === 0, 20_000, 'the drain');
     expect(cloud.stored('gw-busy').size).toBe(N + 1);
   });
+
+  it('paces the backlog to its drain rate, and still sends a live event at once', async () => {
+    const cloud = await aCloud();
+    cleanup.push(cloud.close);
+    const log = new EventLog(':memory:');
+    const N = 1_000;
+    for (let i = 0; i < N; i++) log.append(anEvent(i));
+    // 100 events per batch at 2,000 events/s: a batch every 50 ms, so the 1,000 take at least ~450 ms
+    const up = new Uplink({ url: cloud.url, gatewayId: 'gw-paced', log, batchSize: 100, window: 8, drainRate: 2_000 });
+    cleanup.push(() => up.stop());
+    await up.start();
+    await until(() => up.stats.connected && up.stats.batchesSent > 0);
+    const t0 = performance.now();
+    const live = log.append({ ...anEvent(N), granted: true, reason: 'granted' }).seq;
+    await until(() => cloud.stored('gw-paced').has(live), 2_000, 'the live event');
+    expect(performance.now() - t0).toBeLessThan(300); // not behind the paced backlog
+    await until(() => log.backlog().events === 0, 10_000, 'the drain');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(400);
+    expect(cloud.stored('gw-paced').size).toBe(N + 1);
+  });
 });

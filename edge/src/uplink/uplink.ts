@@ -38,7 +38,16 @@ export interface UplinkOptions {
    * a camera that is never idle must not stop the drain. The live lane is never held.
    */
   busy?: () => boolean;
+  /**
+   * The backlog lane's pace, events per second (default DEFAULT_DRAIN_RATE; 0 = as fast as the cloud acks). A
+   * drain at full speed takes every core it can reach — the box's, and on a shared host the cloud's — from the
+   * live decisions; paced, a 24-hour backlog of 500,000 events still drains in under a minute.
+   */
+  drainRate?: number;
 }
+
+/** Events per second the backlog lane sends at most, unless told otherwise (500,000 in 50 s). */
+export const DEFAULT_DRAIN_RATE = 10_000;
 
 /** The longest the backlog lane holds back for decisions in a row, ms: the drain still moves ≥ 1 batch per this. */
 export const BACKLOG_YIELD_MS = 100;
@@ -104,6 +113,8 @@ export class Uplink {
   #telemetryBusy = false;
   #yielded: NodeJS.Immediate | undefined;
   #recheck: NodeJS.Timeout | undefined;
+  /** the backlog lane may send its next batch from this time on (performance.now(), ms) */
+  #drainNextAt = 0;
   /** since when the backlog lane has been holding back for a decision (0: it is not) */
   #holdingSince = 0;
   #unhooks: (() => void)[] = [];
@@ -112,6 +123,7 @@ export class Uplink {
   readonly #window: number;
   readonly #ackTimeoutMs: number;
   readonly #telemetryBatch: number;
+  readonly #drainRate: number;
   readonly #now: () => number;
   readonly #eventTopic: string;
 
@@ -120,6 +132,7 @@ export class Uplink {
     this.#window = o.window ?? 4;
     this.#ackTimeoutMs = o.ackTimeoutMs ?? 10_000;
     this.#telemetryBatch = Math.min(o.telemetryBatchSize ?? 500, 2_000);
+    this.#drainRate = o.drainRate ?? DEFAULT_DRAIN_RATE;
     this.#now = o.now ?? Date.now;
     this.#eventTopic = topicFor('eventBatch', { gatewayId: o.gatewayId });
   }
@@ -244,11 +257,15 @@ export class Uplink {
           this.#liveSent = this.#send(events);
           this.stats.liveSent += events.length;
         } else if (this.#cursor < this.#liveFrom && this.#inFlight.length < this.#window) {
-          if (this.#holdForDecision()) break;
+          if (this.#holdForDecision() || this.#paced()) break;
           const events = this.o.log.read(this.#cursor, Math.min(this.#batch, this.#liveFrom - this.#cursor));
           if (events.length === 0) break;
           this.#cursor = this.#send(events);
           this.#inFlight.push(this.#cursor);
+          if (this.#drainRate > 0) {
+            this.#drainNextAt =
+              Math.max(this.#drainNextAt, performance.now()) + (events.length * 1_000) / this.#drainRate;
+          }
           // one backlog batch per turn of the event loop: a door decision waiting behind it goes first
           if (!this.#yielded) {
             this.#yielded = setImmediate(() => {
@@ -264,6 +281,17 @@ export class Uplink {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** Whether the backlog lane is ahead of its pace; if so a pump is scheduled for when it is not. */
+  #paced(): boolean {
+    const wait = this.#drainNextAt - performance.now();
+    if (wait <= 0) return false;
+    this.#recheck ??= setTimeout(() => {
+      this.#recheck = undefined;
+      this.#pump();
+    }, Math.ceil(wait));
+    return true;
   }
 
   /** Whether the backlog lane waits for a decision now; if so a re-check is scheduled. */
