@@ -3,7 +3,7 @@
 // desired state and remote commands down); the estate is then set up through the access API (demo-access.ts). The identity is kept in the gateway's data folder, so later starts
 // reuse it; when the cloud no longer knows that gateway (its data was deleted) the box is provisioned again.
 import { existsSync } from 'node:fs';
-import type { RunningCloud } from '@estate/cloud';
+import { apiSession, type RunningCloud } from '@estate/cloud';
 import {
   type CloudConnection,
   connectToCloud,
@@ -49,21 +49,11 @@ async function provisionThroughApi(cloud: RunningCloud, dataDir: string, replace
   const staff = cloud.logins.find((l) => l.role === 'staff' && l.estate);
   if (!staff?.estate) throw new Error('the cloud has no staff login to create the demo gateway with');
   const estate = await cloud.deps.prisma.estate.findFirstOrThrow({ where: { code: staff.estate } });
-  const login = await post(cloud.url, '/api/auth/login', { login: staff.login, password: staff.password });
-  const token = String(login.accessToken);
-  const created = await post(cloud.url, `/api/estates/${estate.id}/gateways`, { name: 'demo gateway' }, token);
+  const session = await apiSession(cloud.url, staff.login, staff.password);
+  const made = await session.call('POST', `/api/estates/${estate.id}/gateways`, { name: 'demo gateway' });
+  if (made.status !== 201) throw new Error(`create the demo gateway: ${made.status} ${JSON.stringify(made.body)}`);
+  const created = made.body;
   const claim = created.claim as { qr: { payload: string } };
   const { identity } = await provision({ claim: claim.qr.payload, dataDir, force: replace });
   return identity;
-}
-
-async function post(base: string, path: string, body: object, token?: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
 }

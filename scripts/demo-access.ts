@@ -5,17 +5,14 @@
 // Everything reaches the gateway as desired state; every decision comes back as an access event.
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { passTokenOf, type RunningCloud } from '@estate/cloud';
+import { type ApiBody, passTokenOf, type RunningCloud, sessionAs } from '@estate/cloud';
 import type { FileDeviceDirectory } from '@estate/edge';
 import { BleReader, Reader } from '@estate/firmware-stubs';
 import { photosByPerson } from '@estate/models';
 import { exportRawPublicKey, formatPairingCode } from '@estate/protocols';
 import { DEMO_RESIDENT } from './demo-estate.js';
 
-type Json = Record<string, unknown>;
-interface As {
-  call(method: string, path: string, body?: object): Promise<{ status: number; body: Json }>;
-}
+type Json = ApiBody;
 
 const DEVICES: { id: string; kind: 'door' | 'camera' | 'reader' | 'ble'; door: string }[] = [
   { id: 'door-b1-main', kind: 'door', door: 'b1-main' },
@@ -41,8 +38,8 @@ export async function demoThroughAccessApi(
   gatewayId: string,
   directory: FileDeviceDirectory,
 ): Promise<AccessDemo> {
-  const staff = await loginAs(cloud, 'staff');
-  const resident = await loginAs(cloud, 'resident');
+  const staff = await sessionAs(cloud, 'staff');
+  const resident = await sessionAs(cloud, 'resident');
   const residentLogin = cloud.logins.find((l) => l.role === 'resident')?.login ?? '';
   const account = await cloud.deps.prisma.account.findUniqueOrThrow({ where: { login: residentLogin } });
   const personId = account.personId ?? '';
@@ -175,26 +172,4 @@ async function expect(p: Promise<{ status: number; body: Json }>, status: number
   const r = await p;
   if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body;
-}
-
-async function loginAs(cloud: RunningCloud, role: 'staff' | 'resident'): Promise<As> {
-  const who = cloud.logins.find((l) => l.role === role);
-  if (!who) throw new Error(`the cloud has no ${role} login`);
-  const res = await fetch(`${cloud.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ login: who.login, password: who.password }),
-  });
-  const token = ((await res.json()) as { accessToken: string }).accessToken;
-  return {
-    async call(method, path, body) {
-      const r = await fetch(`${cloud.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await r.text();
-      return { status: r.status, body: (text ? JSON.parse(text) : {}) as Json };
-    },
-  };
 }

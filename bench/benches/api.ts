@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { generateDemo, type RunningCloud, readMigrations, startCloud } from '@estate/cloud';
+import { apiSession, generateDemo, type RunningCloud, readMigrations, startCloud } from '@estate/cloud';
 import {
   type BenchServer,
   markSeeded,
@@ -167,15 +167,7 @@ async function cloudOnBenchDatabase(
       where: { login: STAFF_LOGIN },
       data: { passwordHash: await cloud.deps.passwords.hash(password) },
     });
-    const tokens = await json<{ accessToken: string }>(
-      await fetch(`${cloud.url}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ login: STAFF_LOGIN, password }),
-      }),
-      'staff login',
-    );
-    return { cloud, token: tokens.accessToken };
+    return { cloud, token: (await apiSession(cloud.url, STAFF_LOGIN, password)).token };
   } catch (e) {
     await cloud.close();
     throw e;

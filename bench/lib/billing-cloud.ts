@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type RunningCloud, startCloud } from '@estate/cloud';
+import { apiSession, openDatabase, type RunningCloud, startCloud } from '@estate/cloud';
 import { release, resolveServer } from './api-db.js';
 import { progress } from './io.js';
 import { UsageError } from './options.js';
@@ -111,16 +111,10 @@ export async function startBillingCloud(
     await running.deps.prisma.account.create({
       data: { login: 'bench.admin', role: 'admin', passwordHash: await running.deps.passwords.hash(password) },
     });
-    const login = await fetch(`${running.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ login: 'bench.admin', password }),
-    });
-    if (!login.ok) throw new Error(`admin login: HTTP ${login.status} ${await login.text()}`);
-    const { accessToken } = (await login.json()) as { accessToken: string };
+    const { token } = await apiSession(running.url, 'bench.admin', password);
     return {
       cloud: running,
-      auth: { authorization: `Bearer ${accessToken}` },
+      auth: { authorization: `Bearer ${token}` },
       dataDir,
       store: db ? 'postgres' : 'pglite',
       close: async () => {

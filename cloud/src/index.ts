@@ -1,5 +1,6 @@
 // @estate/cloud — the control plane API. A small public face: start it, build it, configure it.
 export { buildApp } from './app.js';
+export { type ApiBody, type ApiSession, apiSession, sessionAs } from './client.js';
 export { type CloudConfig, ConfigError, loadConfig } from './config.js';
 export type { Principal, Role } from './core/authz.js';
 export type { BlobStore, S3Like } from './core/blob-store.js';

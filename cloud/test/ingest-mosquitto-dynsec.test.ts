@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCloud, startCloud } from '../src/index.js';
+import { type ApiSession, type RunningCloud, sessionAs, startCloud } from '../src/index.js';
 import { brokerAccountsOf } from '../src/ingest/dynsec.js';
 import { testEnv } from './helpers/cloud.js';
 import { type TestDatabase, testDatabase } from './helpers/db.js';
@@ -29,7 +29,7 @@ let port = 0;
 let broker: ChildProcess | undefined;
 let cloud: RunningCloud | undefined;
 let db: TestDatabase | undefined;
-let token = '';
+let staff: ApiSession;
 const clients: mqtt.MqttClient[] = [];
 
 async function freePort() {
@@ -54,14 +54,12 @@ async function stopMosquitto() {
   await exited;
 }
 
-const api = async (method: string, path: string, body?: object, auth = true) => {
-  const res = await fetch(`${cloud?.url}${path}`, {
-    method,
-    headers: {
-      ...(auth ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
+/** The box's side of provisioning: no login, the claim code is the credential. */
+const claim = async (body: object) => {
+  const res = await fetch(`${cloud?.url}/api/gateways/provision`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
@@ -69,10 +67,10 @@ const api = async (method: string, path: string, body?: object, auth = true) => 
 /** A gateway made by staff and claimed by a new box: its id and the MQTT login the cloud handed over. */
 async function aProvisionedGateway() {
   const estateId = (await cloud?.deps.prisma.estate.findFirstOrThrow())?.id;
-  const made = await api('POST', `/api/estates/${estateId}/gateways`, { name: 'Gate house' });
+  const made = await staff.call('POST', `/api/estates/${estateId}/gateways`, { name: 'Gate house' });
   expect(made.status).toBe(201);
   const code = (made.body.claim as { code: string }).code;
-  const claimed = await api('POST', '/api/gateways/provision', box().body(code), false);
+  const claimed = await claim(box().body(code));
   return { id: String(made.body.id), code, claimed };
 }
 
@@ -112,9 +110,7 @@ describe.runIf(installed || process.env.CI === 'true')('gateway accounts on Mosq
       logger: false,
     });
     await brokerAccountsOf(cloud.deps)?.ready;
-    const staff = cloud.logins.find((l) => l.role === 'staff');
-    const login = await api('POST', '/api/auth/login', { login: staff?.login, password: staff?.password }, false);
-    token = String(login.body.accessToken);
+    staff = await sessionAs(cloud, 'staff');
   }, 180_000);
 
   afterAll(async () => {
@@ -170,7 +166,7 @@ describe.runIf(installed || process.env.CI === 'true')('gateway accounts on Mosq
     const password = (g.claimed.body.mqtt as { password: string }).password;
     const gw = await asGateway(g.id, password);
     const closed = new Promise<void>((r) => gw.once('close', () => r()));
-    expect((await api('POST', `/api/gateways/${g.id}/retire`)).status).toBe(200);
+    expect((await staff.call('POST', `/api/gateways/${g.id}/retire`)).status).toBe(200);
     await closed; // the plugin disconnects a deleted client at once
     await gw.endAsync(true);
     await expect(asGateway(g.id, password)).rejects.toThrow(/Not authorized/);
@@ -185,7 +181,7 @@ describe.runIf(installed || process.env.CI === 'true')('gateway accounts on Mosq
     await startMosquitto(); // the plugin kept its accounts in dynsec.json
     await waitFor(
       'a claim once the broker is back',
-      async () => (await api('POST', '/api/gateways/provision', box().body(g.code), false)).status,
+      async () => (await claim(box().body(g.code))).status,
       (s) => s === 200,
       20_000,
     );

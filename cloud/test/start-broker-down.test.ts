@@ -9,7 +9,7 @@ import { topicFor } from '@estate/protocols';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { desiredState, type RunningCloud, startCloud } from '../src/index.js';
+import { desiredState, type RunningCloud, sessionAs, startCloud } from '../src/index.js';
 import { testEnv } from './helpers/cloud.js';
 import { type TestDatabase, testDatabase } from './helpers/db.js';
 import { waitFor } from './ingest-helpers.js';
@@ -47,19 +47,8 @@ describe('startCloud with its external broker down', () => {
 
     const estate = await c.deps.prisma.estate.findFirstOrThrow();
     const gw = await c.deps.prisma.gateway.create({ data: { id: 'gw-down', estateId: estate.id, name: 'gate' } });
-    const staff = c.logins.find((l) => l.role === 'staff');
-    const login = await fetch(`${c.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ login: staff?.login, password: staff?.password }),
-    });
-    const { accessToken } = (await login.json()) as { accessToken: string };
-    const command = () =>
-      fetch(`${c.url}/api/gateways/${gw.id}/commands`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
-        body: JSON.stringify({ action: 'lockdown' }),
-      });
+    const staff = await sessionAs(c, 'staff');
+    const command = () => staff.call('POST', `/api/gateways/${gw.id}/commands`, { action: 'lockdown' });
     const refused = await command();
     expect(refused.status).toBe(503);
     expect(await c.deps.prisma.gatewayCommand.count()).toBe(0);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCloud } from '@estate/cloud';
+import { sessionAs, startCloud } from '@estate/cloud';
 import {
   type GatewayBroker,
   identityPath,
@@ -65,13 +65,7 @@ beforeAll(async () => {
     seed: { estates: 1, households: 4 },
     logger: false,
   });
-  const login = cloud.logins.find((l) => l.role === 'installer');
-  const res = await fetch(`${cloud.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ login: login?.login, password: login?.password }),
-  });
-  installer = ((await res.json()) as { accessToken: string }).accessToken;
+  installer = (await sessionAs(cloud, 'installer')).token;
   estateId = (await api<{ id: string }[]>('GET', '/api/estates')).json[0]?.id ?? '';
 }, 180_000);
 afterAll(async () => {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningCloud, startCloud } from '@estate/cloud';
+import { type ApiSession, type RunningCloud, sessionAs, startCloud } from '@estate/cloud';
 import {
   type CloudConnection,
   connectToCloud,
@@ -17,10 +17,7 @@ import {
 import { Door, Reader } from '@estate/firmware-stubs';
 import { testDatabase } from '../../../cloud/test/helpers/db.js';
 
-export interface Caller {
-  token: string;
-  call(method: string, path: string, body?: object): Promise<{ status: number; body: Record<string, unknown> }>;
-}
+export type Caller = ApiSession;
 
 /** `faces`: the gateway decides face access with this analyser (a real FacePipeline), deciding at once. */
 export async function aLinkedSystem(o: { faces?: FaceAnalyser } = {}) {
@@ -43,28 +40,7 @@ export async function aLinkedSystem(o: { faces?: FaceAnalyser } = {}) {
     seed: { estates: 1, households: 4 },
     logger: false,
   });
-  const as = async (role: 'staff' | 'resident' | 'installer'): Promise<Caller> => {
-    const who = cloud.logins.find((l) => l.role === role);
-    if (!who) throw new Error(`the demo seed made no ${role} login`);
-    const res = await fetch(`${cloud.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ login: who.login, password: who.password }),
-    });
-    const token = ((await res.json()) as { accessToken: string }).accessToken;
-    return {
-      token,
-      async call(method, path, body) {
-        const r = await fetch(`${cloud.url}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-          ...(body ? { body: JSON.stringify(body) } : {}),
-        });
-        const text = await r.text();
-        return { status: r.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-      },
-    };
-  };
+  const as = (role: 'staff' | 'resident' | 'installer'): Promise<Caller> => sessionAs(cloud, role);
   const staff = await as('staff');
   const staffLogin = cloud.logins.find((l) => l.role === 'staff');
   const estate = await cloud.deps.prisma.estate.findFirstOrThrow({ where: { code: staffLogin?.estate ?? '' } });
