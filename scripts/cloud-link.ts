@@ -40,8 +40,13 @@ export async function linkToCloud(
     notes.push(`provisioned gateway ${identity.gatewayId} with a claim code (identity in ${identityPath(dataDir)})`);
   }
   const connection = await connectToCloud({ gateway, identity, dataDir, warn });
-  const demo = await demoThroughAccessApi(cloud, identity.gatewayId, directory);
-  return { connection, identity, demo, notes: [...notes, ...demo.notes] };
+  try {
+    const demo = await demoThroughAccessApi(cloud, identity.gatewayId, directory);
+    return { connection, identity, demo, notes: [...notes, ...demo.notes] };
+  } catch (e) {
+    await connection.stop(); // the caller has no handle on it to stop at shutdown
+    throw e;
+  }
 }
 
 /** What an installer does: staff create the gateway (claim code + QR), the box provisions from the QR payload. */

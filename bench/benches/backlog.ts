@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { type EventLog, Uplink } from '@estate/edge';
+import { DEFAULT_DRAIN_RATE, type EventLog, Uplink } from '@estate/edge';
 import { FacePipeline } from '@estate/models';
 import { type BacklogCloud, childCloud, inlineCloud } from '../lib/backlog-cloud.js';
 import { type Bench, defineBench } from '../lib/bench.js';
@@ -35,7 +35,7 @@ const OPTIONS = {
   },
   'drain-rate': {
     kind: 'int',
-    default: 10_000,
+    default: DEFAULT_DRAIN_RATE,
     min: 0,
     max: 1_000_000,
     help: "the uplink's backlog pace, events/s (its default; 0 = as fast as the cloud acks, as before)",

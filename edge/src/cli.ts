@@ -187,21 +187,27 @@ async function run(
   });
   await gw.start();
   console.log(`estate-gateway: broker ${broker.url}, data ${data}, face access ${pipeline ? 'on' : 'off'}`);
-  // provisioned: join the cloud; not provisioned: every door still works locally, there is just no cloud
-  const identity = existsSync(identityPath(data)) ? loadIdentity(data) : undefined;
-  const cloud =
-    identity &&
-    (await connectToCloud({
-      gateway: gw,
-      identity,
-      dataDir: data,
-      warn: (m) => console.error(`estate-gateway: ${m}`),
-    }));
-  console.log(
-    identity
-      ? `estate-gateway: cloud link to ${identity.mqtt.url} as ${identity.gatewayId}`
-      : 'estate-gateway: not provisioned (run `estate-gateway provision`); running without a cloud',
-  );
+  // provisioned: join the cloud; not provisioned — or a cloud set-up that fails (an unreadable identity.json) —
+  // every door still works locally, there is just no cloud
+  let cloud: Awaited<ReturnType<typeof connectToCloud>> | undefined;
+  try {
+    const identity = existsSync(identityPath(data)) ? loadIdentity(data) : undefined;
+    cloud =
+      identity &&
+      (await connectToCloud({
+        gateway: gw,
+        identity,
+        dataDir: data,
+        warn: (m) => console.error(`estate-gateway: ${m}`),
+      }));
+    console.log(
+      identity
+        ? `estate-gateway: cloud link to ${identity.mqtt.url} as ${identity.gatewayId}`
+        : 'estate-gateway: not provisioned (run `estate-gateway provision`); running without a cloud',
+    );
+  } catch (e) {
+    console.error(`estate-gateway: no cloud link (${(e as Error).message}); the doors run locally`);
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -55,7 +55,8 @@ export class Gateway {
       await parts.ble.start();
       await parts.faces?.start();
     } catch (err) {
-      parts?.db.close();
+      // the services already listening must not go on handling device messages against a closed database
+      if (parts) teardown(parts);
       if (!this.o.lock) lock.release();
       throw err;
     }
@@ -67,11 +68,7 @@ export class Gateway {
     const p = this.#parts;
     if (!p) return;
     this.#parts = undefined;
-    p.faces?.stop();
-    p.ble.stop();
-    p.readers.stop();
-    p.doors.stop();
-    p.db.close();
+    teardown(p);
     this.#lock?.release();
     this.#lock = undefined;
   }
@@ -136,6 +133,15 @@ function applyGallery(g: Gallery, upserts: readonly GalleryItem[], deletes: read
       g.upsert(t.id, t.personId, decodeEmbedding(t.embedding, t.dim));
     } catch {}
   }
+}
+
+/** Every service off the bus (stopping one that never started is a no-op), then the database closed. */
+function teardown(p: Parts): void {
+  p.faces?.stop();
+  p.ble.stop();
+  p.readers.stop();
+  p.doors.stop();
+  p.db.close();
 }
 
 function loadGallery(p: Parts): void {

@@ -64,4 +64,4 @@ export {
 } from './sync/cloud-sync.js';
 export { CloudLink, type CloudLinkOptions, type CloudLinkParts } from './uplink/cloud-link.js';
 export { TelemetryCollector, type TelemetryCollectorOptions } from './uplink/telemetry-collector.js';
-export { BACKLOG_YIELD_MS, Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';
+export { BACKLOG_YIELD_MS, DEFAULT_DRAIN_RATE, Uplink, type UplinkOptions, type UplinkStats } from './uplink/uplink.js';

@@ -2,7 +2,7 @@
 // (two would hand out the same event numbers and both drive the doors), and a SIGKILLed agent leaves no stale lock:
 // the next one starts at once.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,25 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
+
+/** `estate-gateway run` in a child process, once it says its broker is up; its stderr so far. */
+async function anAgent(dataDir: string) {
+  const child = spawn(process.execPath, [BIN, 'run', '--data', dataDir, '--port', '0', '--no-faces'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const stderr: string[] = [];
+  child.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('estate-gateway: broker')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the agent exited (${code}) before it was up: ${out}`)));
+  });
+  return { child, stderr };
+}
 
 describe('the data-folder lock', () => {
   it('refuses a second Gateway on the same folder and leaves the first one working', async () => {
@@ -52,18 +71,7 @@ describe('the data-folder lock', () => {
 
   it('refuses `estate-gateway run` on a folder a running agent holds; after kill -9 the folder is free at once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'estate-lock-cli-'));
-    const child = spawn(process.execPath, [BIN, 'run', '--data', dataDir, '--port', '0', '--no-faces'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout?.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('estate-gateway: broker')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`the agent exited (${code}) before it was up: ${out}`)));
-    });
+    const { child } = await anAgent(dataDir);
 
     const err: string[] = [];
     vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
@@ -78,5 +86,17 @@ describe('the data-folder lock', () => {
     child.kill('SIGKILL');
     await exited;
     DataFolderLock.acquire(dataDir).release();
+  });
+
+  it('keeps the doors running when the cloud set-up fails (an unreadable identity.json)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'estate-no-cloud-'));
+    writeFileSync(join(dataDir, 'identity.json'), '{"half": ', { mode: 0o600 });
+    const { child, stderr } = await anAgent(dataDir);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(child.exitCode).toBeNull(); // still running
+    expect(stderr.join('')).toMatch(/no cloud link .*; the doors run locally/);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
   });
 });

@@ -45,9 +45,14 @@ export class AccessPolicy {
 
   /** Locks a door (or '*': every door) down, until released or until `until`; the latest order for a door wins. */
   setLockdown(doorId: string | '*', on: boolean, until: number | null = null): void {
-    if (on) this.#lockdown.set(doorId, until);
-    else this.#lockdown.delete(doorId);
-    this.#store?.save(doorId, on, until);
+    if (on) {
+      this.#lockdown.set(doorId, until); // in effect even if it cannot be stored: the safe side
+      this.#store?.save(doorId, true, until);
+    } else {
+      // stored first: a release that cannot be written lifts nothing (a restart would bring the lockdown back)
+      this.#store?.save(doorId, false, null);
+      this.#lockdown.delete(doorId);
+    }
   }
 
   /** Lifts the lockdown of one door, or every lockdown (the gateway-wide one included) without a door. */

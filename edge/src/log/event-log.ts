@@ -34,6 +34,8 @@ export class EventLog {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement<[number, number, number, string, string, number]>;
   readonly #lastSeq: Database.Statement<[], { seq: number | null }>;
+  readonly #setLast: Database.Statement<[number]>;
+  readonly #setAcked: Database.Statement<[number]>;
   readonly #after: Database.Statement<[number, number], { body: string }>;
   readonly #ack: Database.Statement<[number]>;
   readonly #backlog: Database.Statement<[], { events: number; bytes: number | null; oldest: number | null }>;
@@ -66,6 +68,9 @@ export class EventLog {
       'INSERT INTO events (seq, ts, priority, type, body, bytes) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.#lastSeq = this.#db.prepare("SELECT MAX(value) AS seq FROM meta WHERE key = 'last_seq'");
+    // prepared once: append runs for every access decision
+    this.#setLast = this.#db.prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'last_seq'");
+    this.#setAcked = this.#db.prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'acked_seq'");
     this.#after = this.#db.prepare('SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     this.#ack = this.#db.prepare('DELETE FROM events WHERE seq <= ?');
     this.#backlog = this.#db.prepare('SELECT COUNT(*) AS events, SUM(bytes) AS bytes, MIN(ts) AS oldest FROM events');
@@ -100,7 +105,7 @@ export class EventLog {
     const bytes = Buffer.byteLength(body);
     this.#db.transaction(() => {
       this.#insert.run(seq, event.ts, PRIORITY[event.priority], event.type, body, bytes);
-      this.#db.prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'last_seq'").run(seq);
+      this.#setLast.run(seq);
     })();
     this.#seq = seq;
     this.#bytes += bytes;
@@ -160,7 +165,7 @@ export class EventLog {
     const freed = this.#db.transaction(() => {
       const bytes = this.#rangeBytes.get(this.#acked, upTo)?.bytes ?? 0;
       this.#ack.run(upTo);
-      this.#db.prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'acked_seq'").run(upTo);
+      this.#setAcked.run(upTo);
       return bytes;
     })();
     this.#bytes -= freed;

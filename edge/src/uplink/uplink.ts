@@ -207,6 +207,10 @@ export class Uplink {
     clearTimeout(this.#ackTimer);
     clearImmediate(this.#yielded);
     clearTimeout(this.#recheck);
+    // cleared handles are forgotten too: `??=` and `if (!this.#yielded)` would otherwise never schedule again
+    this.#ackTimer = undefined;
+    this.#yielded = undefined;
+    this.#recheck = undefined;
     // force: nothing in the MQTT client needs flushing, the log keeps every unacknowledged event
     await this.#client?.endAsync(true);
     this.#client = undefined;
