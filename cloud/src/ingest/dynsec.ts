@@ -12,7 +12,9 @@ import { SERVICE_USER } from './broker-auth.js';
 import { gatewayAcl } from './gateway-acl.js';
 
 const CONTROL = '$CONTROL/dynamic-security/v1';
-const TIMEOUT_MS = 5_000;
+// below the 5 s a Prisma interactive transaction may last: these calls run inside the claim and rotation
+// transactions, which must fail as NOT_READY (503), not as a transaction timeout
+const TIMEOUT_MS = 3_000;
 const SERVICE_ROLE = 'estate-cloud';
 const roleOf = (gatewayId: string) => `estate-gw-${gatewayId}`;
 /** Answers that mean the thing is already as wanted (the plugin's own wording, Mosquitto 2.0). */

@@ -76,7 +76,6 @@ export function desiredState(deps: CloudDeps) {
 
   // One PIN key per estate, not per gateway: a PIN is synced once as its keyed hash and every gateway of the
   // estate must compute that same hash at its keypad (the access module keeps the key, sealed).
-  const pinKeyOf = async (gatewayId: string): Promise<string> => estatePinKey(deps, await estateOf(gatewayId));
 
   async function manifest(gatewayId: string): Promise<DesiredState> {
     const rows = await sectionRows(driver, gatewayId);
@@ -96,7 +95,8 @@ export function desiredState(deps: CloudDeps) {
     const [item] = await changedItems(driver, gatewayId, 'config', 0, true);
     if (!item?.body) return [];
     const stored = item.body as { config: Omit<GatewayConfig, 'pinKey'> };
-    const config = { ...stored.config, pinKey: await pinKeyOf(gatewayId) } as GatewayConfig;
+    // the stored config names its estate: the PIN key is the estate's, sealed apart from the item
+    const config = { ...stored.config, pinKey: await estatePinKey(deps, stored.config.estateId) } as GatewayConfig;
     const doc = signDocument<ConfigSync>(
       { gatewayId, section: 'config', toVersion: row.version, config },
       await signing.signer('desired'),
@@ -240,7 +240,7 @@ export function desiredState(deps: CloudDeps) {
       estateId,
       trustedKeys: await signing.trusted(),
     };
-    const full = { kind: 'config', id: CONFIG_ID, config: { ...config, pinKey: await pinKeyOf(gatewayId) } };
+    const full = { kind: 'config', id: CONFIG_ID, config: { ...config, pinKey: await estatePinKey(deps, estateId) } };
     const bad = firstInvalidConfig(full.config);
     if (bad) throw new AppError('VALIDATION', `config ${bad}`);
     // the digest covers the PIN key as the gateway holds it; the stored body leaves it out (it is sealed apart)

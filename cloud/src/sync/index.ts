@@ -13,7 +13,6 @@ export {
 export { type SyncHandlerOptions, type SyncHandlers, syncHandlers } from './handlers.js';
 export { EMPTY_SECTION_HASH, itemDigest, sectionHash } from './hash.js';
 export {
-  PRUNE_INTERVAL_MS,
   type PrunedSection,
   pruneDesiredTombstones,
   scheduleTombstonePruning,
@@ -26,4 +25,4 @@ export {
   startSyncPublisher,
   syncLinkOf,
 } from './publisher.js';
-export { pruneTombstones } from './store.js';
+export { keyOf, liveKeys, pruneTombstones } from './store.js';

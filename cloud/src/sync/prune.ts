@@ -13,7 +13,7 @@ import { pruneTombstones } from './store.js';
 
 const DAY_MS = 24 * 3600_000;
 /** How often the pruning runs. */
-export const PRUNE_INTERVAL_MS = DAY_MS;
+const PRUNE_INTERVAL_MS = DAY_MS;
 // the tick that checks whether a run is due: a daily timer alone would never fire in a cloud restarted (deployed)
 // more often than once a day
 const PRUNE_TICK_MS = 3600_000;

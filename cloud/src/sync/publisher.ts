@@ -68,10 +68,18 @@ export function startSyncPublisher(deps: CloudDeps, o: SyncPublisherOptions): Sy
       return client.connected;
     },
     ready: new Promise<void>((resolve) => {
-      client.once('connect', () => {
-        if (!o.listenAcks) return resolve();
-        listenAcks(deps, publisher, o.onError).then(resolve, (err: Error) => o.onError?.(err));
-      });
+      // with listenAcks, ready waits for the ack subscription, tried again on each connect until it is in place
+      const onConnect = () => {
+        const subscribed = o.listenAcks ? subscribeAcks(client) : Promise.resolve();
+        subscribed.then(
+          () => {
+            client.off('connect', onConnect);
+            resolve();
+          },
+          (err: Error) => o.onError?.(err),
+        );
+      };
+      client.on('connect', onConnect);
     }),
     publish: async (topic, payload, retain = false) => {
       if (client.connected) return void (await client.publishAsync(topic, payload, { qos: 1, retain }));
@@ -86,10 +94,12 @@ export function startSyncPublisher(deps: CloudDeps, o: SyncPublisherOptions): Sy
     },
   };
   attachSyncLink(deps, publisher);
+  if (o.listenAcks) handleAcks(deps, publisher, o.onError);
   return publisher;
 }
 
-async function listenAcks(deps: CloudDeps, publisher: SyncPublisher, onError?: (err: Error) => void) {
+/** Desired-state and command acks arriving on this client go to the sync handlers. */
+function handleAcks(deps: CloudDeps, publisher: SyncPublisher, onError?: (err: Error) => void) {
   const handlers = syncHandlers(deps, publisher);
   const { client } = publisher;
   client.on('message', (topic, payload) => {
@@ -107,5 +117,8 @@ async function listenAcks(deps: CloudDeps, publisher: SyncPublisher, onError?: (
     };
     run().catch((err: Error) => onError?.(err));
   });
+}
+
+async function subscribeAcks(client: mqtt.MqttClient): Promise<void> {
   await client.subscribeAsync([filterFor('desiredAck'), filterFor('gatewayCommandAck')], { qos: 1 });
 }

@@ -196,6 +196,14 @@ export async function manifestVersion(driver: SqlDriver, gatewayId: string): Pro
   return row?.version ?? 0;
 }
 
+/** The kind and id of every live item of a section: what a full copy would carry, without reading the bodies. */
+export function liveKeys(driver: SqlDriver, gatewayId: string, section: Section): Promise<Key[]> {
+  return driver.query<Key>(
+    'SELECT kind, item_id AS id FROM desired_items WHERE gateway_id = $1 AND section = $2 AND NOT deleted',
+    [gatewayId, section],
+  );
+}
+
 /** Items of a section changed after `fromVersion` (tombstones included), or every live item when `full`. */
 export function changedItems(
   driver: SqlDriver,

@@ -86,10 +86,12 @@ export function reportFailuresTo(deps: CloudDeps, report: (msg: string, detail: 
 
 /**
  * Pushes queued deltas in id order and marks each pushed. A failed push stops the run (later deltas may depend
- * on it) and is tried again by the next flush. `settledMs` leaves younger rows alone: the background retry takes
+ * on it) and is tried again by the next flush, unless the sync engine refuses it for good (PERMANENT): that one
+ * is set aside with its reason. `settledMs` leaves younger rows alone: the background retry takes
  * only what the committing request's own flush (afterCommit) failed to push, instead of racing it. Runs of one process never overlap; two cloud instances may push
  * the same delta twice, which is harmless (upserts and deletes are idempotent), but could in a rare race push two
- * deltas of one item out of order (no full resync from the access tables repairs that yet: see README).
+ * deltas of one item out of order; POST /api/gateways/:id/resync (snapshot.ts) rebuilds a gateway's desired state
+ * from the access tables when that happens.
  */
 export function flushDesired(
   deps: CloudDeps,

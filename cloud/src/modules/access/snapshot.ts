@@ -14,7 +14,7 @@ import { actorOf } from '../../core/context.js';
 import type { CloudDeps } from '../../core/deps.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { ErrorResponses } from '../../core/schemas.js';
-import { desiredState } from '../../sync/index.js';
+import { desiredState, keyOf, liveKeys } from '../../sync/index.js';
 import { credentialItem } from './ble-keys.js';
 import { type Acting, estateInScope } from './common.js';
 import { type AccessSection, type Delta, revocation } from './desired.js';
@@ -30,7 +30,6 @@ const REPLAY_MS = 60_000;
 
 type Upserts = { [S in AccessSection]: Delta<S>['upserts'] };
 type Key = { kind: string; id: string };
-const keyOf = (i: Key) => `${i.kind}\n${i.id}`;
 
 /** Every current item of every section for this gateway, from the access tables. */
 export async function snapshotItems(deps: CloudDeps, gatewayId: string, now = new Date()): Promise<Upserts> {
@@ -86,12 +85,6 @@ export async function snapshotItems(deps: CloudDeps, gatewayId: string, now = ne
   };
 }
 
-/** The live items of a section in the gateway's desired state (the full copy the sync engine would send). */
-async function currentKeys(deps: CloudDeps, gatewayId: string, section: Section): Promise<Key[]> {
-  const docs = await desiredState(deps).deltaFor(gatewayId, section, 0);
-  return docs.flatMap((d) => ((d.doc as { upserts?: Key[] }).upserts ?? []).map((u) => ({ kind: u.kind, id: u.id })));
-}
-
 /**
  * What to delete from the desired state. Revocations are only ever deleted when they contradict a current
  * credential (a PIN set again, a key resumed): a revocation the tables cannot explain any more is kept, because
@@ -128,7 +121,7 @@ export async function snapshotForGateway(deps: CloudDeps, gatewayId: string): Pr
   const items = await snapshotItems(deps, gatewayId, started);
   const sections = {} as SnapshotResult['sections'];
   for (const section of SECTIONS) {
-    const deletes = deletesFor(section, await currentKeys(deps, gatewayId, section), items);
+    const deletes = deletesFor(section, await liveKeys(deps.driver, gatewayId, section), items);
     await sync.put(gatewayId, section, { upserts: items[section], deletes });
     sections[section] = { upserts: items[section].length, deletes: deletes.length };
   }
@@ -142,6 +135,7 @@ async function replayRecent(deps: CloudDeps, gw: { id: string; estateId: string 
       estateId: gw.estateId,
       createdAt: { gte: new Date(since.getTime() - REPLAY_MS) },
       OR: [{ gatewayId: null }, { gatewayId: gw.id }],
+      failedReason: null, // set aside by the flush: the sync engine refuses it for good
     },
     orderBy: { id: 'asc' },
   });

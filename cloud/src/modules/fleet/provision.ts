@@ -84,8 +84,6 @@ export async function provisionGateway(
       data: { status: 'active', claimExpiresAt: null, claimedAt: now, publicKey: spki, secretHash: hashToken(secret) },
     });
     if (won.count !== 1) throw new AppError('CLAIM_CODE_USED');
-    // only the winner gets here; if the broker cannot take the account, the claim is not spent (rolled back)
-    await brokerAccountsOf(deps)?.enrol(g.id, secret);
     const after = await tx.gateway.findUniqueOrThrow({ where: { id: g.id } });
     await audit({
       action: 'gateway.provision',
@@ -95,6 +93,9 @@ export async function provisionGateway(
       before: gatewayAudit(g),
       after: { ...gatewayAudit(after), software: input.software },
     });
+    // last, once nothing else can roll the claim back: only the winner gets here, and if the broker cannot take
+    // the account the claim is not spent (rolled back)
+    await brokerAccountsOf(deps)?.enrol(g.id, secret);
   });
   const keys = await trustedKeys(deps, now);
   // The box is active now: its desired state gets the config and everything of the estate that exists already
@@ -129,9 +130,10 @@ export async function rotateCredentials(
       data: { secretHash: hashToken(secret) },
     });
     if (done.count !== 1) throw new AppError('GATEWAY_RETIRED');
-    await brokerAccountsOf(deps)?.enrol(g.id, secret);
     // what changed, never the secret or its hash
     await audit({ action: 'gateway.credentials', entity: 'gateway', entityId: g.id, estateId: g.estateId });
+    // last: a rollback after the broker took the new secret would leave the box (old secret) locked out of it
+    await brokerAccountsOf(deps)?.enrol(g.id, secret);
   });
   return { mqtt: { url: mqttPublicUrl(deps, requestHost), username: g.id, password: secret } };
 }

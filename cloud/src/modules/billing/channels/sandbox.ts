@@ -1,6 +1,7 @@
 // The demo channel: no provider, the cloud itself plays one. Its notifications are HMAC-SHA256 signed with a key
 // only this process holds, so they pass through the same verify-then-credit path as a real provider's.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parseGenericStatement } from './statement.js';
 import {
   type Ack,
   type ChannelRequest,
@@ -9,7 +10,6 @@ import {
   type NotifyRequest,
   type OrderForChannel,
   type PaymentChannel,
-  parseGenericStatement,
   type RefundForChannel,
   type VerifiedNotification,
 } from './types.js';

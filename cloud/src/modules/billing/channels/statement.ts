@@ -2,7 +2,7 @@
 // CSV cells, and yuan → fen by string handling. Every refusal is a NotifyRejected naming the line, so an operator
 // can find it in the file; nothing here ever goes through a float.
 import { fenOf } from '../money.js';
-import { NotifyRejected } from './types.js';
+import { NotifyRejected, type StatementLine } from './types.js';
 
 /** The lines of a statement (CRLF or LF, BOM dropped), numbered from 1 by index + 1; refuses empty or undecoded text. */
 export function statementLines(text: string): string[] {
@@ -59,4 +59,22 @@ export function csvCells(line: string, where: string): string[] {
   if (quoted) throw new NotifyRejected(`${where}: a quoted cell is not closed`);
   cells.push(cell);
   return cells;
+}
+
+/** A generic statement for channels without a parser of their own: `channel_txn_id,out_trade_no,type,amount_fen,refund_no`. */
+export function parseGenericStatement(text: string): StatementLine[] {
+  const lines = statementLines(text).filter((l) => l.trim() && !l.startsWith('#'));
+  const [head, ...rows] = lines;
+  if (head?.replace(/\s/g, '') !== 'channel_txn_id,out_trade_no,type,amount_fen,refund_no') {
+    throw new NotifyRejected('statement header must be channel_txn_id,out_trade_no,type,amount_fen,refund_no');
+  }
+  return rows.map((row, i) => {
+    const [channelTxnId = '', outTradeNo = '', type = '', amount = '', refundNo = ''] = row
+      .split(',')
+      .map((x) => x.trim());
+    if (!/^\d{1,12}$/.test(amount) || (type !== 'payment' && type !== 'refund') || !channelTxnId) {
+      throw new NotifyRejected(`statement line ${i + 2} is malformed`);
+    }
+    return { type, channelTxnId, outTradeNo, refundNo: refundNo || null, amountFen: Number(amount) };
+  });
 }

@@ -94,25 +94,3 @@ export function beijing(at: Date): { date: string; time: string } {
   const s = new Date(at.getTime() + 8 * 3_600_000).toISOString();
   return { date: s.slice(0, 10), time: s.slice(11, 19) };
 }
-
-/** A generic statement for channels without a parser of their own: `channel_txn_id,out_trade_no,type,amount_fen,refund_no`. */
-export function parseGenericStatement(text: string): StatementLine[] {
-  const lines = text
-    .replace(/^\uFEFF/, '')
-    .split(/\r?\n/)
-    .filter((l) => l.trim() && !l.startsWith('#'));
-  if (!lines.length) throw new NotifyRejected('statement is empty');
-  const [head, ...rows] = lines;
-  if (head?.replace(/\s/g, '') !== 'channel_txn_id,out_trade_no,type,amount_fen,refund_no') {
-    throw new NotifyRejected('statement header must be channel_txn_id,out_trade_no,type,amount_fen,refund_no');
-  }
-  return rows.map((row, i) => {
-    const [channelTxnId = '', outTradeNo = '', type = '', amount = '', refundNo = ''] = row
-      .split(',')
-      .map((x) => x.trim());
-    if (!/^\d{1,12}$/.test(amount) || (type !== 'payment' && type !== 'refund') || !channelTxnId) {
-      throw new NotifyRejected(`statement line ${i + 2} is malformed`);
-    }
-    return { type, channelTxnId, outTradeNo, refundNo: refundNo || null, amountFen: Number(amount) };
-  });
-}

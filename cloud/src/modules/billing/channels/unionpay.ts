@@ -4,6 +4,7 @@
 // the middle certificate, is within its validity, and names 中国银联股份有限公司 in its CN.
 // https://open.unionpay.com/tjweb/acproduct/APIList?acpAPIId=275&apiservId=448 (消费 / 后台通知)
 import { createHash, createSign, createVerify, type KeyObject, X509Certificate } from 'node:crypto';
+import { parseGenericStatement } from './statement.js';
 import {
   type Ack,
   beijing,
@@ -12,7 +13,6 @@ import {
   type NotifyRequest,
   type OrderForChannel,
   type PaymentChannel,
-  parseGenericStatement,
   type RefundForChannel,
   type VerifiedNotification,
 } from './types.js';
